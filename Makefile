@@ -1,0 +1,44 @@
+# projblog — every target works on a fresh clone.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+BIN      := bin/projblog
+LISTEN   ?= localhost:8080
+DATA     ?= ./data
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: all run build test test-short lint bench clean
+
+all: build
+
+## build: the one binary, with the version injected
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/projblog
+
+## run: build and serve on http://$(LISTEN) with the database under $(DATA)
+run: build
+	./$(BIN) serve --listen $(LISTEN) --data $(DATA)
+
+## test: vet and every test with the race detector, the browser test included
+test:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  echo "make test: no Chromium found: the browser test will be SKIPPED (install it with: apt-get install -y chromium)"
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## test-short: the tests without the race detector and the browser
+test-short:
+	$(GO) test -count=1 -short ./...
+
+## lint: formatting, vet and staticcheck
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: the Go benchmarks (figures go in docs/BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"projblog/internal/access"
+	"projblog/internal/posts"
+	"projblog/internal/users"
+)
+
+// maxBody is the most a command reads from standard input; the posts
+// package refuses anything over its own 1 MiB limit with a clear message.
+const maxBody = 1<<20 + 1
+
+func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("user needs a sub-command: add, passwd or list")
+	}
+	cfg := defaults()
+	switch args[0] {
+	case "add":
+		fs := newFlagSet("user add", "user add EMAIL --name NAME [--admin] [--password-stdin]", stderr)
+		cfg.dataFlag(fs)
+		name := fs.String("name", "", "display `NAME` (required)")
+		admin := fs.Bool("admin", false, "make the user an admin")
+		pwStdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating one")
+		pos, err := parseArgs(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("user add needs exactly one EMAIL")
+		}
+		if *name == "" {
+			return usagef("user add needs --name NAME")
+		}
+		password, generated, err := readPassword(*pwStdin, stdin)
+		if err != nil {
+			return err
+		}
+		a, err := open(cfg)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		u, err := a.users.Create(users.NewUser{Email: pos[0], Name: *name, Password: password, Admin: *admin})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created user %s (%s)\n", u.Email, u.Name)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", password)
+		}
+		return nil
+	case "passwd":
+		fs := newFlagSet("user passwd", "user passwd EMAIL [--password-stdin]", stderr)
+		cfg.dataFlag(fs)
+		pwStdin := fs.Bool("password-stdin", false, "read the new password from standard input instead of generating one")
+		pos, err := parseArgs(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("user passwd needs exactly one EMAIL")
+		}
+		password, generated, err := readPassword(*pwStdin, stdin)
+		if err != nil {
+			return err
+		}
+		a, err := open(cfg)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		u, err := a.users.ByEmail(pos[0])
+		if err != nil {
+			return fmt.Errorf("no user with e-mail %s", pos[0])
+		}
+		if err := a.users.SetPassword(u.ID, password); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password changed for %s; their sessions were ended\n", u.Email)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", password)
+		}
+		return nil
+	case "list":
+		fs := newFlagSet("user list", "user list", stderr)
+		cfg.dataFlag(fs)
+		if _, err := parseArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		a, err := open(cfg)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		list, err := a.users.List()
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EMAIL\tNAME\tHANDLE\tADMIN\tACTIVE")
+		for _, u := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", u.Email, u.Name, u.Handle, yesNo(u.Admin), yesNo(u.Active))
+		}
+		return tw.Flush()
+	}
+	return usagef("unknown user sub-command %q (want add, passwd or list)", args[0])
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// readPassword reads one line from stdin, or generates a random password.
+func readPassword(fromStdin bool, stdin io.Reader) (pw string, generated bool, err error) {
+	if !fromStdin {
+		return rand.Text(), true, nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", false, fmt.Errorf("read password from standard input: %w", err)
+	}
+	pw = strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", false, usagef("--password-stdin: standard input held no password")
+	}
+	return pw, false, nil
+}
+
+func cmdProject(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usagef("project needs a sub-command: add")
+	}
+	cfg := defaults()
+	fs := newFlagSet("project add", "project add SLUG --name NAME --visibility public|internal|private --owner EMAIL", stderr)
+	cfg.dataFlag(fs)
+	name := fs.String("name", "", "project `NAME` (required)")
+	vis := fs.String("visibility", "internal", "who may read it: public, internal or private")
+	owner := fs.String("owner", "", "`EMAIL` of the owner (required)")
+	desc := fs.String("description", "", "one-paragraph `DESCRIPTION`")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("project add needs exactly one SLUG")
+	}
+	if *name == "" || *owner == "" {
+		return usagef("project add needs --name NAME and --owner EMAIL")
+	}
+	if !access.Visibility(*vis).Valid() {
+		return usagef("--visibility %q must be public, internal or private", *vis)
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	a, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.users.ByEmail(*owner)
+	if err != nil {
+		return fmt.Errorf("--owner: no user with e-mail %s (add one with `projblog user add`)", *owner)
+	}
+	p, err := a.posts.CreateProject(u.Actor(), posts.ProjectInput{Slug: pos[0], Name: *name, Description: *desc, Visibility: access.Visibility(*vis)}, u.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s/p/%s\n", cfg.BaseURL, p.Slug)
+	return nil
+}
+
+func cmdPost(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usagef("post needs a sub-command: add")
+	}
+	cfg := defaults()
+	fs := newFlagSet("post add", "post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] < body.md", stderr)
+	cfg.dataFlag(fs)
+	project := fs.String("project", "", "project `SLUG` (required)")
+	author := fs.String("author", "", "author's `EMAIL` (required)")
+	title := fs.String("title", "", "post `TITLE` (required)")
+	var tags strList
+	fs.Var(&tags, "tag", "a `TAG` (repeatable)")
+	draft := fs.Bool("draft", false, "save as a draft instead of publishing")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("post add takes no positional arguments (the body comes on standard input), got %q", pos)
+	}
+	if *project == "" || *author == "" || *title == "" {
+		return usagef("post add needs --project SLUG, --author EMAIL and --title TITLE")
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	body, err := io.ReadAll(io.LimitReader(stdin, maxBody))
+	if err != nil {
+		return fmt.Errorf("read body from standard input: %w", err)
+	}
+	a, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.users.ByEmail(*author)
+	if err != nil {
+		return fmt.Errorf("--author: no user with e-mail %s", *author)
+	}
+	p, err := a.posts.CreatePost(u.Actor(), *project, posts.PostInput{Title: *title, Body: string(body), Tags: tags, Draft: *draft})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s/p/%s/%s\n", cfg.BaseURL, *project, p.Slug)
+	return nil
+}

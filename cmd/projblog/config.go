@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is every setting of projblog, filled from flags and PROJBLOG_*
+// environment variables (a flag wins over the environment). It travels in
+// struct fields; there is no global config.
+type Config struct {
+	Listen     string // address serve listens on
+	DataDir    string // directory of the database file
+	BaseURL    string // public base URL, used in absolute links
+	ThemeDir   string // a directory whose files override the embedded theme
+	TimeZone   string // time zone for readers who have not chosen one
+	TrustProxy bool   // take the client address from X-Forwarded-For
+	DBTimeout  time.Duration
+	AdminEmail string // login of the first admin created on first start
+	LogFormat  string // "text" or "json"
+}
+
+// defaults returns the configuration of `make run`.
+func defaults() Config {
+	return Config{
+		Listen:     "127.0.0.1:8080",
+		DataDir:    "./data",
+		TimeZone:   "UTC",
+		DBTimeout:  time.Second,
+		AdminEmail: "admin@localhost",
+		LogFormat:  "text",
+	}
+}
+
+// env returns PROJBLOG_<name> or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("PROJBLOG_" + name); ok {
+		return v
+	}
+	return def
+}
+
+// dataFlag registers --data on fs.
+func (c *Config) dataFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data", env("DATA", c.DataDir), "data directory holding the database `DIR` (env PROJBLOG_DATA)")
+	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", c.BaseURL), "public base `URL` used in absolute links (env PROJBLOG_BASE_URL; default http://<listen>)")
+}
+
+// serveFlags registers the flags of serve on fs.
+func (c *Config) serveFlags(fs *flag.FlagSet) {
+	c.dataFlag(fs)
+	fs.StringVar(&c.Listen, "listen", env("LISTEN", c.Listen), "`ADDR`ess to listen on (env PROJBLOG_LISTEN)")
+	fs.StringVar(&c.ThemeDir, "theme-dir", env("THEME_DIR", c.ThemeDir), "`DIR` whose templates and static files override the embedded theme (env PROJBLOG_THEME_DIR)")
+	fs.StringVar(&c.TimeZone, "time-zone", env("TIME_ZONE", c.TimeZone), "IANA time `ZONE` for readers who have not set theirs (env PROJBLOG_TIME_ZONE)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (only behind a reverse proxy; env PROJBLOG_TRUST_PROXY=true)")
+	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", c.AdminEmail), "login `EMAIL` of the admin created on first start (env PROJBLOG_ADMIN_EMAIL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", c.LogFormat), "log `FORMAT`: text or json (env PROJBLOG_LOG_FORMAT)")
+}
+
+// Validate checks the configuration and fills the derived defaults.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.BaseURL == "" {
+		host := c.Listen
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		host = strings.Replace(host, "127.0.0.1", "localhost", 1)
+		c.BaseURL = "http://" + host
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--base-url %q must be an absolute http:// or https:// URL", c.BaseURL))
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("--time-zone %q is not a known IANA time zone", c.TimeZone))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))
+	}
+	if c.ThemeDir != "" {
+		if st, err := os.Stat(c.ThemeDir); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("--theme-dir %q is not a directory", c.ThemeDir))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"projblog/internal/web"
+)
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	cfg := defaults()
+	fs := newFlagSet("serve", "serve [--listen ADDR] [--data DIR] [--base-url URL] [--theme-dir DIR]", stderr)
+	cfg.serveFlags(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", pos)
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if cfg.LogFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(handler)
+
+	a, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	u, password, created, err := a.users.EnsureFirstAdmin(cfg.AdminEmail, "Admin")
+	if err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	loc, _ := time.LoadLocation(cfg.TimeZone)
+	srv, err := web.New(a.db, a.posts, a.users, web.Options{
+		BaseURL:         cfg.BaseURL,
+		ThemeDir:        cfg.ThemeDir,
+		DefaultTimeZone: loc,
+		TrustProxy:      cfg.TrustProxy,
+		Logger:          log,
+		Version:         version,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if created {
+		fmt.Fprintf(stdout, "\nFirst start: created the admin account.\n  URL:      %s/login\n  Email:    %s\n  Password: %s\nThis password is shown once; change it under Settings after logging in.\n\n",
+			cfg.BaseURL, u.Email, password)
+	}
+	fmt.Fprintf(stdout, "projblog %s serving on %s (data: %s)\n", version, cfg.BaseURL, a.db.Path())
+
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "reason", "signal")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

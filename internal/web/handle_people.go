@@ -1,0 +1,36 @@
+package web
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+func (s *Server) registerPeopleRoutes(e *echo.Echo) {
+	e.GET("/people/:handle", s.personPage)
+}
+
+// personPage shows a person's posts in the projects the reader can see.
+// Only logged-in readers see people pages: the directory of staff is not
+// public, even when some of their posts are.
+func (s *Server) personPage(c echo.Context) error {
+	a := actor(c)
+	u, err := s.users.ByHandle(c.Param("handle"))
+	if err != nil {
+		return err
+	}
+	pg, err := s.posts.AuthorPosts(a, u.ID, c.QueryParam("after"), pageSize)
+	if err != nil {
+		return err
+	}
+	if !a.LoggedIn() && len(pg.Posts) == 0 && c.QueryParam("after") == "" {
+		return errNotFound("No such person.")
+	}
+	list, err := s.entries(a, pg.Posts, true)
+	if err != nil {
+		return err
+	}
+	p := s.page(c, u.Name)
+	p.Data["Person"] = u
+	p.Data["Entries"] = list
+	p.Data["Next"] = pg.Next
+	return s.render(c, "list", p)
+}

@@ -1,0 +1,105 @@
+package web
+
+import (
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"projblog/internal/apperr"
+	"projblog/internal/i18n"
+	"projblog/internal/users"
+)
+
+func (s *Server) registerSettingsRoutes(e *echo.Echo) {
+	e.GET("/settings", s.settingsForm, requireLogin)
+	e.POST("/settings/profile", s.updateProfile, requireLogin)
+	e.POST("/settings/password", s.changePassword, requireLogin)
+}
+
+func errNotFound(msg string) error { return apperr.New(apperr.NotFound, "%s", msg) }
+
+// timeZones is the list the settings form offers: the zones our users
+// work in first, then UTC.
+var timeZones = []string{"America/Toronto", "America/Montreal", "America/Vancouver", "America/Halifax", "America/New_York",
+	"America/Chicago", "America/Los_Angeles", "Europe/Paris", "Europe/London", "Europe/Berlin", "Africa/Casablanca",
+	"Asia/Tokyo", "Australia/Sydney", "UTC"}
+
+func (s *Server) userSettingsPage(c echo.Context, prof users.Profile) *page {
+	p := s.page(c, "")
+	p.Title = p.T("settings.title")
+	p.Nav = "settings"
+	p.Data["Profile"] = prof
+	zones := timeZones
+	if prof.TimeZone != "" && !contains(zones, prof.TimeZone) {
+		zones = append([]string{prof.TimeZone}, zones...)
+	}
+	p.Data["Zones"] = zones
+	p.Data["Languages"] = i18n.Languages
+	return p
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) settingsForm(c echo.Context) error {
+	u := currentUser(c)
+	return s.render(c, "settings", s.userSettingsPage(c, users.Profile{Name: u.Name, TimeZone: u.TimeZone, Language: u.Language}))
+}
+
+func (s *Server) updateProfile(c echo.Context) error {
+	u := currentUser(c)
+	prof := users.Profile{
+		Name:     strings.TrimSpace(c.FormValue("name")),
+		TimeZone: c.FormValue("timezone"),
+		Language: c.FormValue("language"),
+	}
+	if _, err := s.users.UpdateProfile(u.ID, prof); err != nil {
+		p := s.userSettingsPage(c, prof)
+		status, err := formErrors(p, err)
+		if err != nil {
+			return err
+		}
+		return s.renderStatus(c, status, "settings", p)
+	}
+	return s.redirectFlash(c, "/settings", "saved")
+}
+
+func (s *Server) changePassword(c echo.Context) error {
+	u := currentUser(c)
+	fail := func(err error) error {
+		p := s.userSettingsPage(c, users.Profile{Name: u.Name, TimeZone: u.TimeZone, Language: u.Language})
+		status, err := formErrors(p, err)
+		if err != nil {
+			return err
+		}
+		return s.renderStatus(c, status, "settings", p)
+	}
+	if _, err := s.users.Authenticate(u.Email, c.FormValue("current"), c.RealIP()); err != nil {
+		if apperr.Is(err, apperr.TooMany) {
+			return fail(err)
+		}
+		return fail(apperr.FieldErr("current", "Your current password is not right."))
+	}
+	if c.FormValue("new") != c.FormValue("confirm") {
+		return fail(apperr.FieldErr("confirm", "The two new passwords differ."))
+	}
+	if err := s.users.SetPassword(u.ID, c.FormValue("new")); err != nil {
+		if e, ok := err.(*apperr.Error); ok && e.Field == "password" {
+			e.Field = "new"
+		}
+		return fail(err)
+	}
+	// SetPassword ended every session, this one too: start a fresh one.
+	token, err := s.users.CreateSession(u.ID, c.Request().UserAgent())
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, token)
+	return s.redirectFlash(c, "/settings", "password_changed")
+}

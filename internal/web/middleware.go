@@ -1,0 +1,164 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"projblog/internal/access"
+	"projblog/internal/apperr"
+	"projblog/internal/i18n"
+	"projblog/internal/users"
+)
+
+const (
+	sessionCookie = "projblog_session"
+	ctxUser       = "user"
+	ctxLang       = "lang"
+)
+
+// contentSecurityPolicy allows no inline script and no framing. Images may
+// come from https hosts because posts link pictures from elsewhere.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("X-Frame-Options", "DENY")
+		if s.secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic", "path", c.Request().URL.Path, "panic", r, "stack", string(debug.Stack()))
+				err = apperr.Wrap(fmt.Errorf("%v", r), "panic")
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		req := c.Request()
+		s.log.Info("request", "method", req.Method, "path", req.URL.Path, "status", c.Response().Status,
+			"bytes", c.Response().Size, "duration", time.Since(start).Round(time.Microsecond), "ip", c.RealIP())
+		return nil
+	}
+}
+
+// loadSession finds the signed-in user from the session cookie and the
+// reader's language. An expired or unknown session cookie is cleared.
+func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var u *users.User
+		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			u, err = s.users.Session(ck.Value)
+			if err != nil {
+				u = nil
+				s.clearSessionCookie(c)
+				if apperr.Is(err, apperr.Unauthorized) {
+					c.Set("session_expired", true)
+				}
+			}
+		}
+		setting := ""
+		if u != nil {
+			c.Set(ctxUser, u)
+			setting = u.Language
+		}
+		if q := c.QueryParam("lang"); i18n.Supported(q) {
+			setting = q
+		}
+		c.Set(ctxLang, i18n.Negotiate(setting, c.Request().Header.Get("Accept-Language")))
+		c.Response().Header().Add("Vary", "Accept-Language, Cookie")
+		return next(c)
+	}
+}
+
+func (s *Server) setSessionCookie(c echo.Context, token string) {
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: 30 * 86400})
+}
+
+func (s *Server) clearSessionCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// currentUser is the signed-in user, nil for an anonymous reader.
+func currentUser(c echo.Context) *users.User {
+	u, _ := c.Get(ctxUser).(*users.User)
+	return u
+}
+
+// actor is the reader as the access policy sees them.
+func actor(c echo.Context) access.Actor {
+	if u := currentUser(c); u != nil {
+		return u.Actor()
+	}
+	return access.Anonymous
+}
+
+// lang is the reader's language.
+func lang(c echo.Context) string {
+	if l, ok := c.Get(ctxLang).(string); ok {
+		return l
+	}
+	return "en"
+}
+
+// location is the reader's time zone.
+func (s *Server) location(c echo.Context) *time.Location {
+	if u := currentUser(c); u != nil && u.TimeZone != "" {
+		return u.Location()
+	}
+	return s.opts.DefaultTimeZone
+}
+
+// requireLogin sends an anonymous reader to the login page and back.
+func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if currentUser(c) == nil {
+			if c.Request().Method == http.MethodGet {
+				return c.Redirect(http.StatusSeeOther, "/login?next="+urlQueryEscape(c.Request().URL.RequestURI()))
+			}
+			return apperr.New(apperr.Unauthorized, "Please log in first.")
+		}
+		return next(c)
+	}
+}
+
+// requireAdmin answers 404 to anyone but an admin: the admin pages are not
+// advertised.
+func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return requireLogin(func(c echo.Context) error {
+		if u := currentUser(c); u == nil || !u.Admin {
+			return apperr.New(apperr.NotFound, "Page not found.")
+		}
+		return next(c)
+	})
+}
+
+func (s *Server) csrfError(err error, c echo.Context) error {
+	return &apperr.Error{Code: apperr.Forbidden, Field: "csrf", Err: err,
+		Message: "This form has expired or was sent from another site. Go back, reload the page and submit again — what you typed is still in the form you came from."}
+}

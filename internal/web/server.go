@@ -1,0 +1,123 @@
+// Package web is projblog's HTTP face: the echo server, its routes,
+// handlers, middleware and template rendering. Handlers are thin: they
+// parse the request, call the package that knows, and render.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"projblog/internal/posts"
+	"projblog/internal/store"
+	"projblog/internal/users"
+	"projblog/themes"
+)
+
+// Options configure the server.
+type Options struct {
+	BaseURL         string         // public base URL without a trailing slash
+	ThemeDir        string         // optional directory overriding the embedded theme
+	DefaultTimeZone *time.Location // for readers who have not chosen one; UTC if nil
+	TrustProxy      bool           // take client addresses from X-Forwarded-For
+	Logger          *slog.Logger
+	Now             func() time.Time
+	Version         string
+}
+
+// Server is the web application. Build it with New; it is safe for
+// concurrent use.
+type Server struct {
+	db     *store.DB
+	posts  *posts.Service
+	users  *users.Service
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	secure bool // cookies get Secure: the base URL is https
+	echo   *echo.Echo
+	tmpl   *templates
+	assets *assets
+}
+
+// New parses the theme (a template that fails to parse is an error here,
+// at start-up, not at the first request) and registers every route.
+func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Server, error) {
+	if opts.DefaultTimeZone == nil {
+		opts.DefaultTimeZone = time.UTC
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{db: db, posts: p, users: u, opts: opts, log: opts.Logger, now: opts.Now}
+	if bu, err := url.Parse(opts.BaseURL); err == nil && bu.Scheme == "https" {
+		s.secure = true
+	}
+	theme := themes.Overlay(opts.ThemeDir, themes.Default())
+	var err error
+	if s.assets, err = loadAssets(theme); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = parseTemplates(theme, s.assets); err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	if opts.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
+	e.Use(s.logRequests, s.recoverer, s.securityHeaders)
+	e.Use(middleware.BodyLimit("2M"))
+	e.Use(s.loadSession)
+	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		CookieName:     "projblog_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieMaxAge:   86400 * 7,
+		ErrorHandler:   s.csrfError,
+		Skipper: func(c echo.Context) bool {
+			// Static files and the health check never change state and
+			// need no cookie.
+			p := c.Request().URL.Path
+			return p == "/healthz" || len(p) > 8 && p[:8] == "/static/"
+		},
+	}))
+	s.echo = e
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/static/:file", s.serveAsset)
+	s.registerAuthRoutes(e)
+	s.registerHomeRoutes(e)
+	s.registerProjectRoutes(e)
+	s.registerPostRoutes(e)
+	s.registerPeopleRoutes(e)
+	s.registerSettingsRoutes(e)
+	s.registerAdminRoutes(e)
+	return s, nil
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) healthz(c echo.Context) error {
+	if _, err := s.db.SchemaVersionOf(); err != nil {
+		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
