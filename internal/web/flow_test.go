@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"io/fs"
 	"net/http"
+	"regexp"
 	"net/url"
 	"strings"
 	"testing"
 
 	"projblog/internal/access"
+	"projblog/internal/i18n"
+	"projblog/themes"
 )
 
 func TestHealthz(t *testing.T) {
@@ -307,4 +311,43 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+func TestLanguageSwitcherIsRemembered(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	if res := c.get("/login?lang=fr"); !strings.Contains(res.Body, "Mot de passe") {
+		t.Fatal("?lang=fr did not switch")
+	}
+	if res := c.get("/login"); !strings.Contains(res.Body, "Mot de passe") {
+		t.Fatal("the choice was not remembered on the next page")
+	}
+	if res := c.get("/login?lang=en"); !strings.Contains(res.Body, "Password") {
+		t.Fatal("?lang=en did not switch back")
+	}
+}
+
+// TestTemplatesUseKnownMessages: every message key a template asks for
+// exists in the catalogue (dynamic keys built with printf are checked by
+// the pages that use them).
+func TestTemplatesUseKnownMessages(t *testing.T) {
+	re := regexp.MustCompile(`\.(T|N) "([a-z_.]+)"`)
+	files, err := fs.Glob(themes.Default(), "templates/*.html")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("templates: %v", err)
+	}
+	for _, f := range files {
+		b, _ := fs.ReadFile(themes.Default(), f)
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			key := m[2]
+			if m[1] == "N" {
+				key += ".one"
+			}
+			for _, l := range i18n.Languages {
+				if !i18n.Has(l, key) {
+					t.Errorf("%s: %s lacks %q", f, l, key)
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -67,6 +68,7 @@ func (s *Server) updateProfile(c echo.Context) error {
 		}
 		return s.renderStatus(c, status, "settings", p)
 	}
+	c.SetCookie(&http.Cookie{Name: langCookie, Path: "/", MaxAge: -1})
 	return s.redirectFlash(c, "/settings", "saved")
 }
 

@@ -18,6 +18,7 @@ const (
 	sessionCookie = "projblog_session"
 	ctxUser       = "user"
 	ctxLang       = "lang"
+	langCookie    = "projblog_lang"
 )
 
 // contentSecurityPolicy allows no inline script and no framing. Images may
@@ -85,8 +86,16 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set(ctxUser, u)
 			setting = u.Language
 		}
+		// The switcher's choice (?lang=, then remembered in a cookie) is the
+		// latest explicit choice on this browser, so it wins over the
+		// profile; saving the profile's language clears the cookie.
+		if ck, err := c.Cookie(langCookie); err == nil && i18n.Supported(ck.Value) {
+			setting = ck.Value
+		}
 		if q := c.QueryParam("lang"); i18n.Supported(q) {
 			setting = q
+			c.SetCookie(&http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 86400,
+				HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 		}
 		c.Set(ctxLang, i18n.Negotiate(setting, c.Request().Header.Get("Accept-Language")))
 		c.Response().Header().Add("Vary", "Accept-Language, Cookie")
