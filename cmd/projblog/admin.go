@@ -21,6 +21,10 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("user needs a sub-command: add, passwd or list")
 	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, userUsage)
+		return nil
+	}
 	cfg := defaults()
 	switch args[0] {
 	case "add":
@@ -92,8 +96,12 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "list":
 		fs := newFlagSet("user list", "user list", stderr)
 		cfg.dataFlag(fs)
-		if _, err := parseArgs(fs, args[1:]); err != nil {
+		pos, err := parseArgs(fs, args[1:])
+		if err != nil {
 			return err
+		}
+		if len(pos) != 0 {
+			return usagef("user list takes no arguments, got %q", pos)
 		}
 		a, err := open(cfg)
 		if err != nil {
@@ -113,6 +121,14 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	return usagef("unknown user sub-command %q (want add, passwd or list)", args[0])
 }
+
+const userUsage = `Usage:
+  projblog user add EMAIL --name NAME [--admin] [--password-stdin]
+  projblog user passwd EMAIL [--password-stdin]
+  projblog user list
+
+Run projblog user SUB-COMMAND --help for its flags.
+`
 
 func yesNo(b bool) string {
 	if b {
@@ -138,6 +154,9 @@ func readPassword(fromStdin bool, stdin io.Reader) (pw string, generated bool, e
 }
 
 func cmdProject(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		args = []string{"add", "--help"}
+	}
 	if len(args) == 0 || args[0] != "add" {
 		return usagef("project needs a sub-command: add")
 	}
@@ -182,6 +201,9 @@ func cmdProject(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdPost(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		args = []string{"add", "--help"}
+	}
 	if len(args) == 0 || args[0] != "add" {
 		return usagef("post needs a sub-command: add")
 	}

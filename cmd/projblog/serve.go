@@ -35,16 +35,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(handler)
 
+	// Catch the signals before anything is printed: a supervisor that
+	// stops the server as soon as it reads "serving on" must get a
+	// graceful shutdown, not the default action that kills the process.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
 	a, err := open(cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 
-	u, password, created, err := a.users.EnsureFirstAdmin(cfg.AdminEmail, "Admin")
-	if err != nil {
-		return fmt.Errorf("create first admin: %w", err)
-	}
 	loc, _ := time.LoadLocation(cfg.TimeZone)
 	srv, err := web.New(a.db, a.posts, a.users, web.Options{
 		BaseURL:         cfg.BaseURL,
@@ -61,6 +63,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// The first admin is created only once nothing else can fail before
+	// its password is printed: a password created on a start that then
+	// failed (port taken, bad theme) would never be shown again.
+	u, password, created, err := a.users.EnsureFirstAdmin(cfg.AdminEmail, "Admin")
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("create first admin: %w", err)
+	}
 	if created {
 		fmt.Fprintf(stdout, "\nFirst start: created the admin account.\n  URL:      %s/login\n  Email:    %s\n  Password: %s\nThis password is shown once; change it under Settings after logging in.\n\n",
 			cfg.BaseURL, u.Email, password)
@@ -74,8 +84,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
