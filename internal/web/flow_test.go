@@ -136,8 +136,13 @@ func TestCSRFRequired(t *testing.T) {
 	if res.Status != http.StatusForbidden {
 		t.Fatalf("POST without CSRF token: %d", res.Status)
 	}
-	if !strings.Contains(res.Body, "form has expired") {
+	if !strings.Contains(res.Body, "nothing was saved yet") {
 		t.Errorf("no readable message: %s", res.Body)
+	}
+	// Any other form gets a page that says what happened.
+	res = c.postRaw("/settings/profile", url.Values{"name": {"New name"}})
+	if res.Status != http.StatusForbidden || !strings.Contains(res.Body, "form has expired") {
+		t.Fatalf("profile without CSRF token: %d", res.Status)
 	}
 	res = c.postRaw("/p/apollo/new", url.Values{"title": {"Hello"}, "body": {"text"}, "_csrf": {"forged"}})
 	if res.Status != http.StatusForbidden {
@@ -349,5 +354,29 @@ func TestTemplatesUseKnownMessages(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestExpiredFormKeepsThePost: a post submitted with a stale CSRF token (a
+// tab left open while the cookie expired) comes back in the editor with the
+// text, and submitting that form works.
+func TestExpiredFormKeepsThePost(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("owner@example.com", "Owner", false)
+	e.project(owner, "apollo", access.Internal)
+	c := e.client().login("owner@example.com")
+	res := c.postRaw("/p/apollo/new", url.Values{"title": {"Long post"}, "body": {"an hour of writing"}, "_csrf": {"stale"}, "action": {"publish"}})
+	if res.Status != http.StatusForbidden {
+		t.Fatalf("stale token: %d", res.Status)
+	}
+	if !strings.Contains(res.Body, "an hour of writing") || formValue(t, res.Body, "title") != "Long post" {
+		t.Fatal("the editor did not come back with the text")
+	}
+	if !strings.Contains(res.Body, "nothing was saved yet") {
+		t.Error("no explanation shown")
+	}
+	form := url.Values{"title": {"Long post"}, "body": {"an hour of writing"}, "action": {"publish"}, "_csrf": {formValue(t, res.Body, "_csrf")}}
+	if res := c.postRaw("/p/apollo/new", form); res.Status != http.StatusSeeOther {
+		t.Fatalf("resubmitting the returned form: %d", res.Status)
 	}
 }

@@ -155,6 +155,26 @@ func (s *Server) editorError(c echo.Context, pv *posts.ProjectView, post *posts.
 	return s.renderStatus(c, status, "editor", p)
 }
 
+// editorAfterCSRF shows the editor again after a refused CSRF token, with
+// the text that was sent and the reason.
+func (s *Server) editorAfterCSRF(c echo.Context, reason error) error {
+	in := postForm(c)
+	var post *posts.Post
+	var pv *posts.ProjectView
+	var err error
+	if c.Param("post") == "" {
+		pv, err = s.posts.Project(actor(c), c.Param("project"))
+	} else {
+		post, pv, _, err = s.posts.ResolvePost(actor(c), c.Param("project"), c.Param("post"))
+	}
+	if err != nil {
+		return reason
+	}
+	p := s.editorPage(c, pv, post, in)
+	p.Error = p.T("editor.csrf_expired")
+	return s.renderStatus(c, http.StatusForbidden, "editor", p)
+}
+
 func (s *Server) newPostForm(c echo.Context) error {
 	pv, err := s.posts.Project(actor(c), c.Param("project"))
 	if err != nil {

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"projblog/internal/access"
 	"projblog/internal/apperr"
@@ -19,6 +21,7 @@ const (
 	ctxUser       = "user"
 	ctxLang       = "lang"
 	langCookie    = "projblog_lang"
+	csrfCookie    = "projblog_csrf"
 )
 
 // contentSecurityPolicy allows no inline script and no framing. Images may
@@ -167,7 +170,34 @@ func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	})
 }
 
+// csrfError answers a state-changing request whose CSRF token is missing or
+// wrong. The editor is shown again with everything that was typed and a
+// fresh token, so a post written in a tab left open for a week is not
+// lost; any other form gets a page that says what happened.
 func (s *Server) csrfError(err error, c echo.Context) error {
-	return &apperr.Error{Code: apperr.Forbidden, Field: "csrf", Err: err,
+	e := &apperr.Error{Code: apperr.Forbidden, Field: "csrf", Err: err,
 		Message: "This form has expired or was sent from another site. Go back, reload the page and submit again — what you typed is still in the form you came from."}
+	if currentUser(c) == nil {
+		return e
+	}
+	switch c.Path() {
+	case "/p/:project/new", "/p/:project/:post/edit":
+		s.freshCSRF(c)
+		return s.editorAfterCSRF(c, e)
+	}
+	return e
+}
+
+// freshCSRF makes sure the page about to be rendered carries a valid CSRF
+// token: the cookie's, or a new one set now.
+func (s *Server) freshCSRF(c echo.Context) {
+	token := ""
+	if ck, err := c.Cookie(csrfCookie); err == nil && ck.Value != "" {
+		token = ck.Value
+	} else {
+		token = rand.Text()
+		c.SetCookie(&http.Cookie{Name: csrfCookie, Value: token, Path: "/", HttpOnly: true,
+			Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: 86400 * 7})
+	}
+	c.Set(middleware.DefaultCSRFConfig.ContextKey, token)
 }

@@ -84,7 +84,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	e.Use(s.loadSession)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		CookieName:     "projblog_csrf",
+		CookieName:     csrfCookie,
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSecure:   s.secure,
