@@ -30,6 +30,7 @@ var md = goldmark.New(
 		extension.Footnote,
 		codeHighlighting,
 		headingAnchors,
+		taskLabels,
 	),
 	goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 	goldmark.WithRendererOptions(

@@ -58,6 +58,9 @@ func newPolicy() *bluemonday.Policy {
 
 	p.AllowAttrs("type").Matching(regexp.MustCompile(`^checkbox$`)).OnElements("input")
 	p.AllowAttrs("checked", "disabled").Matching(regexp.MustCompile(`^$`)).OnElements("input")
+	// A task item's checkbox and text sit in a label (tasklabel.go).
+	p.AllowElements("label")
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^task$`)).OnElements("label")
 
 	return p
 }
