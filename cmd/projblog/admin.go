@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -247,5 +248,33 @@ func cmdPost(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s/p/%s/%s\n", cfg.BaseURL, *project, p.Slug)
+	return nil
+}
+
+func cmdRerender(args []string, stdout, stderr io.Writer) error {
+	cfg := defaults()
+	fs := newFlagSet("rerender", "rerender [--all]", stderr)
+	cfg.dataFlag(fs)
+	all := fs.Bool("all", false, "render every post again, not only those made by an older renderer")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("rerender takes no arguments, got %q", pos)
+	}
+	a, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := a.posts.Rerender(context.Background(), *all, func(done, total int) {
+		fmt.Fprintf(stderr, "\rrendering posts: %d/%d", done, total)
+	})
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d posts rendered again\n", n)
 	return nil
 }

@@ -647,3 +647,18 @@ func TestSchemaVersionNewer(t *testing.T) {
 		t.Errorf("reopening after the refusal: %v; want the schema version error again", err)
 	}
 }
+
+func TestRerender(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "", "user", "add", "ada@example.com", "--name", "Ada", "--data", dir)
+	mustRun(t, "", "project", "add", "apollo", "--name", "Apollo", "--owner", "ada@example.com", "--data", dir)
+	mustRun(t, "- [x] done\n", "post", "add", "--project", "apollo", "--author", "ada@example.com", "--title", "One", "--data", dir)
+	mustRun(t, "two\n", "post", "add", "--project", "apollo", "--author", "ada@example.com", "--title", "Two", "--data", dir)
+	if r := mustRun(t, "", "rerender", "--data", dir); !strings.Contains(r.stdout, "0 posts rendered again") {
+		t.Fatalf("posts written by this build were rendered again: %s", r)
+	}
+	if r := mustRun(t, "", "rerender", "--all", "--data", dir); !strings.Contains(r.stdout, "2 posts rendered again") {
+		t.Fatalf("rerender --all: %s", r)
+	}
+	wantFail(t, runCLI(t, "", "rerender", "extra", "--data", dir), 2, "no arguments")
+}

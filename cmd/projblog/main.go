@@ -28,6 +28,7 @@ Usage:
   projblog user list
   projblog project add SLUG --name NAME --visibility public|internal|private --owner EMAIL
   projblog post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] < body.md
+  projblog rerender [--all]     render posts again after a Markdown renderer upgrade
   projblog version
 
 Every command takes --data DIR (default ./data, env PROJBLOG_DATA) and --help.
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdProject(rest, stdout, stderr)
 	case "post":
 		err = cmdPost(rest, stdin, stdout, stderr)
+	case "rerender":
+		err = cmdRerender(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "projblog", version)
 	case "help", "-h", "-help", "--help":

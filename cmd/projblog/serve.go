@@ -86,6 +86,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	rerendered := make(chan struct{})
+	go func() {
+		defer close(rerendered)
+		rerenderInBackground(ctx, a, log)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -97,6 +102,28 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	<-rerendered
 	log.Info("stopped")
 	return nil
+}
+
+// rerenderInBackground brings posts made by an older Markdown renderer up
+// to date while the server already serves them (with their old HTML until
+// their batch is done).
+func rerenderInBackground(ctx context.Context, a *app, log *slog.Logger) {
+	behind, err := a.posts.RenderBehind()
+	if err != nil {
+		log.Error("check renderer version", "err", err)
+		return
+	}
+	if !behind {
+		return
+	}
+	log.Info("rendering posts made by an older renderer, in the background")
+	n, err := a.posts.Rerender(ctx, false, nil)
+	if err != nil {
+		log.Error("rerender posts", "err", err, "done", n)
+		return
+	}
+	log.Info("posts rendered again", "posts", n)
 }

@@ -24,6 +24,13 @@ import (
 
 // md is shared by every call: a goldmark instance is safe for concurrent use
 // once built, and building it is the expensive part.
+// Version identifies the renderer's output. Bump it whenever a change
+// here changes the HTML of existing text (a new extension, a policy
+// change): stored posts made by an older version are then re-rendered by
+// `projblog rerender` or in the background when the server starts.
+// History: 1 first release; 2 task-list items wrapped in a label.
+const Version = 2
+
 var md = goldmark.New(
 	goldmark.WithExtensions(
 		extension.GFM,

@@ -31,12 +31,13 @@ var (
 	bMonthCounts  = []byte("posts.month_counts")  // Key(pid)+year(2)+month(1) -> Key(count)
 	bDrafts       = []byte("posts.drafts")        // Key(pid)+tk(CreatedAt) -> Key(author)
 	bTrash        = []byte("posts.trash")         // Key(pid)+tk(DeletedAt) -> Key(author)
+	bMeta         = []byte("posts.meta")          // "rendered" -> Key(markdown.Version every stored post is at)
 )
 
 var allBuckets = [][]byte{
 	bProjects, bProjectSlugs, bMembers, bUserProjects, bPosts, bRevisions, bPostSlugs,
 	bByProject, bPinned, bRecent, bByAuthor, bTagProject, bTagGlobal, bTagCounts,
-	bMonthCounts, bDrafts, bTrash,
+	bMonthCounts, bDrafts, bTrash, bMeta,
 }
 
 // tkLen is the length of a store.TimeKey.

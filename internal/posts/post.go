@@ -10,6 +10,7 @@ import (
 
 	"projblog/internal/access"
 	"projblog/internal/apperr"
+	"projblog/internal/markdown"
 	"projblog/internal/store"
 )
 
@@ -76,6 +77,8 @@ type postRec struct {
 	PublishedAt time.Time `json:"published_at,omitzero"`
 	DeletedAt   time.Time `json:"deleted_at,omitzero"`
 	Revision    int       `json:"revision"`
+	// Rendered is the markdown.Version that made HTML and Summary.
+	Rendered int `json:"rendered,omitempty"`
 }
 
 func (r *postRec) post() *Post {
@@ -264,6 +267,7 @@ func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInpu
 		p := &postRec{
 			ID: id, ProjectID: pid, AuthorID: actor.UserID, Slug: slug,
 			Title: c.title, Body: c.body, HTML: c.html, Excerpt: c.excerpt, Summary: c.summary, Tags: c.tags,
+			Rendered:  markdown.Version,
 			Draft:     in.Draft,
 			Pinned:    in.Pinned && access.Can(actor, sc.subject(), access.EditOthers),
 			CreatedAt: now, UpdatedAt: now, Revision: 1,
@@ -367,6 +371,7 @@ func (s *Service) UpdatePost(actor access.Actor, postID uint64, in PostInput) (*
 
 		if contentChanged {
 			p.Title, p.Body, p.HTML, p.Excerpt, p.Summary, p.Tags = c.title, c.body, c.html, c.excerpt, c.summary, c.tags
+			p.Rendered = markdown.Version
 			p.Revision++
 			if err := putRevision(tx, &p, actor.UserID, now); err != nil {
 				return err

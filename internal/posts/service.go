@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"projblog/internal/markdown"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -45,6 +47,19 @@ func New(db *store.DB, opts Options) (*Service, error) {
 	}
 	if err := db.EnsureBuckets(names...); err != nil {
 		return nil, err
+	}
+	// A database without posts is at this renderer's version from the start.
+	err := db.Bolt().Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bMeta).Get(keyRendered) != nil {
+			return nil
+		}
+		if k, _ := tx.Bucket(bPosts).Cursor().First(); k != nil {
+			return nil
+		}
+		return tx.Bucket(bMeta).Put(keyRendered, store.Key(markdown.Version))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("posts: record renderer version: %w", err)
 	}
 	return &Service{db: db, now: now}, nil
 }
