@@ -28,8 +28,9 @@ import (
 // here changes the HTML of existing text (a new extension, a policy
 // change): stored posts made by an older version are then re-rendered by
 // `projblog rerender` or in the background when the server starts.
-// History: 1 first release; 2 task-list items wrapped in a label.
-const Version = 2
+// History: 1 first release; 2 task-list items wrapped in a label;
+// 3 headings one level down (the post title is the page's h1).
+const Version = 3
 
 var md = goldmark.New(
 	goldmark.WithExtensions(
@@ -38,6 +39,7 @@ var md = goldmark.New(
 		codeHighlighting,
 		headingAnchors,
 		taskLabels,
+		headingsBelowTitle,
 	),
 	goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 	goldmark.WithRendererOptions(

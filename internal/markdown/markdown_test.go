@@ -174,7 +174,7 @@ func TestRenderGFM(t *testing.T) {
 		},
 		{
 			name: "HeadingIDAndAnchor",
-			src:  "## Set *up* now\n\n## Set up now\n",
+			src:  "# Set *up* now\n\n# Set up now\n", // one level down: the post title is the h1
 			check: func(t *testing.T, doc *html.Node) {
 				for i, want := range []string{"set-up-now", "set-up-now-1"} {
 					h := elements(doc, "h2")[i]
@@ -195,11 +195,23 @@ func TestRenderGFM(t *testing.T) {
 			},
 		},
 		{
+			name: "HeadingsOneLevelDown",
+			src:  "# One\n\n## Two\n\n###### Six\n",
+			check: func(t *testing.T, doc *html.Node) {
+				if n := len(elements(doc, "h1")); n != 0 {
+					t.Errorf("%d h1 elements; the post title is the page's only h1", n)
+				}
+				if len(elements(doc, "h2")) != 1 || len(elements(doc, "h3")) != 1 || len(elements(doc, "h6")) != 1 {
+					t.Error("headings not moved one level down (h6 stays h6)")
+				}
+			},
+		},
+		{
 			name: "HeadingIDNonASCII",
 			src:  "# Über uns\n\n# 日本語\n",
 			check: func(t *testing.T, doc *html.Node) {
 				for i, want := range []string{"über-uns", "日本語"} {
-					h := elements(doc, "h1")[i]
+					h := elements(doc, "h2")[i]
 					if id, _ := attr(h, "id"); id != want {
 						t.Errorf("heading %d id = %q, want %q", i, id, want)
 					}

@@ -7,15 +7,20 @@
 //
 // The package owns these bbolt buckets, created by New:
 //
-//	users            8-byte big-endian ID (NextSequence) -> User as JSON
-//	users_by_email   lowercased email -> ID
-//	users_by_handle  handle -> ID
-//	sessions         sha256(token) -> session as JSON
+//	users              8-byte big-endian ID (NextSequence) -> User as JSON
+//	users_by_email     lowercased email -> ID
+//	users_by_handle    handle -> ID
+//	sessions           sha256(token) -> session as JSON
+//	users.feed_tokens  sha256(feed token) -> ID; one entry per user
+//	users.meta         "feed_secret" -> 32 random bytes
+//
+// (The buckets added later are named "users.*", like the posts package's.)
 //
 // Every public method opens one transaction; the secondary indexes change in
-// the same transaction as the record. The one exception is the sliding
-// renewal of a session (see Service.Session), which is a separate, rare
-// write so that looking up a session stays a read.
+// the same transaction as the record. The two exceptions are the sliding
+// renewal of a session (see Service.Session) and the first call of
+// Service.FeedToken for a user, each a separate, rare write so that looking
+// up a session or showing a feed URL stays a read.
 //
 // # Validation and limits
 //
@@ -55,11 +60,41 @@
 //
 // # Events
 //
-// Creating, updating, deactivating and reactivating an account append
-// EventCreated, EventUpdated, EventDeactivated and EventReactivated to the
+// Creating, updating, deactivating and reactivating an account and
+// regenerating its feed token append EventCreated, EventUpdated,
+// EventDeactivated, EventReactivated and EventFeedTokenRegenerated to the
 // event log in the same transaction. The API does not know who asked, so
-// ActorID is the account the event is about; Data is EventData as JSON.
-// Password changes and sessions append no events.
+// ActorID is the account the event is about; Data is EventData as JSON
+// (never a token). Rotating the feed secret appends EventFeedSecretRotated,
+// with neither ActorID nor Data. Password changes and sessions append no
+// events.
+//
+// # Feed tokens
+//
+// Feed readers cannot log in, so each user has a personal feed token that
+// the web layer embeds in their feed URLs (see feedtoken.go). The token must
+// be shown again whenever a page lists the user's feed URLs, so it is not
+// random-and-forgotten but derived:
+//
+//	"pbf_" + base32 (lowercase, unpadded) of the first 20 bytes of
+//	HMAC-SHA256(secret, "feed-token\x00" + user ID + generation)
+//
+// with the ID and User.FeedTokenGeneration as 8 bytes big-endian each, and
+// the secret 32 random bytes created by New in users.meta. Only
+// sha256(token) is stored, one entry per user; a lookup finds the user by
+// that hash, derives the user's current token again and compares the two in
+// constant time. RegenerateFeedToken bumps the generation, which changes the
+// token and removes the old hash in one transaction, so the old URLs stop
+// working at once. A deactivated user's token is refused; reactivating the
+// account makes the same token work again (regenerate it if that is not
+// wanted).
+//
+// The secret lives in the database file on purpose: a backup carries it,
+// so feed URLs keep working after a restore. The price is that anyone who
+// holds the database file (or a backup) can derive every user's token and
+// read every feed. After such a leak, an administrator calls
+// RotateFeedSecret, which replaces the secret and so invalidates every feed
+// token at once; each user then gets a new one.
 //
 // # Other ways to log in
 //
@@ -92,6 +127,8 @@ const (
 	bucketUsersByEmail  = "users_by_email"
 	bucketUsersByHandle = "users_by_handle"
 	bucketSessions      = "sessions"
+	bucketFeedTokens    = "users.feed_tokens"
+	bucketMeta          = "users.meta"
 )
 
 // Event types appended to the event log.
@@ -100,6 +137,9 @@ const (
 	EventUpdated     = "user.updated"     // profile or administrator flag changed
 	EventDeactivated = "user.deactivated" // the account can no longer log in
 	EventReactivated = "user.reactivated" // a deactivated account is active again
+
+	EventFeedTokenRegenerated = "user.feed_token_regenerated" // the user's old feed URLs stopped working
+	EventFeedSecretRotated    = "user.feed_secret_rotated"    // every feed token stopped working
 )
 
 // EventData is the Data of the user events, as JSON.
@@ -123,8 +163,12 @@ type User struct {
 	TimeZone     string // IANA name, "" = UTC
 	Language     string // "", "en" or "fr" ("" = from the browser)
 	PasswordHash []byte `json:",omitempty"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// FeedTokenGeneration counts the user's feed token regenerations; the
+	// token is derived from it (see the package comment). Records written
+	// before feed tokens existed decode as 0.
+	FeedTokenGeneration uint64 `json:",omitempty"`
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // locations caches loaded time zones by name: Location is called for every
@@ -218,7 +262,11 @@ func New(db *store.DB, opts Options) (*Service, error) {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = DefaultSessionTTL
 	}
-	if err := db.EnsureBuckets(bucketUsers, bucketUsersByEmail, bucketUsersByHandle, bucketSessions); err != nil {
+	if err := db.EnsureBuckets(bucketUsers, bucketUsersByEmail, bucketUsersByHandle, bucketSessions,
+		bucketFeedTokens, bucketMeta); err != nil {
+		return nil, err
+	}
+	if err := ensureFeedSecret(db); err != nil {
 		return nil, err
 	}
 	dummy, err := bcrypt.GenerateFromPassword([]byte(randomPassword()), opts.BcryptCost)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"projblog/internal/access"
 	"projblog/internal/i18n"
@@ -378,5 +379,46 @@ func TestExpiredFormKeepsThePost(t *testing.T) {
 	form := url.Values{"title": {"Long post"}, "body": {"an hour of writing"}, "action": {"publish"}, "_csrf": {formValue(t, res.Body, "_csrf")}}
 	if res := c.postRaw("/p/apollo/new", form); res.Status != http.StatusSeeOther {
 		t.Fatalf("resubmitting the returned form: %d", res.Status)
+	}
+}
+
+// TestExpiredSessionResumesEditor: the session expires while someone
+// writes; submitting brings a login form that carries the text, and logging
+// in brings the editor back with it.
+func TestExpiredSessionResumesEditor(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("owner@example.com", "Owner", false)
+	e.project(owner, "apollo", access.Internal)
+	c := e.client().login("owner@example.com")
+	tok := formValue(t, c.get("/p/apollo/new").Body, "_csrf")
+	e.clock.Add(31 * 24 * time.Hour)
+
+	res := c.postRaw("/p/apollo/new", url.Values{"_csrf": {tok}, "title": {"Weekly"}, "body": {"three paragraphs of careful prose"}, "tags": {"status"}, "action": {"publish"}})
+	if res.Status != http.StatusUnauthorized {
+		t.Fatalf("post after expiry: %d", res.Status)
+	}
+	if formValue(t, res.Body, "body") != "three paragraphs of careful prose" || formValue(t, res.Body, "resume") != "1" {
+		t.Fatal("the login form does not carry the text")
+	}
+	form := url.Values{"email": {"owner@example.com"}, "password": {testPassword}}
+	walk(t, res.Body, func(n *htmlNode) bool {
+		if n.Data == "input" && attr(n, "type") == "hidden" {
+			form.Set(attr(n, "name"), attr(n, "value"))
+		}
+		return true
+	})
+	res = c.postRaw("/login", form)
+	if res.Status != http.StatusOK {
+		t.Fatalf("login to resume: %d", res.Status)
+	}
+	if !strings.Contains(res.Body, "three paragraphs of careful prose") || formValue(t, res.Body, "title") != "Weekly" || formValue(t, res.Body, "tags") != "status" {
+		t.Fatal("the editor did not come back with the text")
+	}
+	if pg, _ := e.posts.Recent(owner.Actor(), "", 10); len(pg.Posts) != 0 {
+		t.Fatal("something was published without the person submitting it")
+	}
+	res = c.postRaw("/p/apollo/new", url.Values{"_csrf": {formValue(t, res.Body, "_csrf")}, "title": {"Weekly"}, "body": {"three paragraphs of careful prose"}, "action": {"publish"}})
+	if res.Status != http.StatusSeeOther {
+		t.Fatalf("submitting the resumed editor: %d", res.Status)
 	}
 }

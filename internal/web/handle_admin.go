@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) registerAdminRoutes(e *echo.Echo) {
-	g := e.Group("/admin", requireAdmin)
+	g := e.Group("/admin", s.requireAdmin)
 	g.GET("/users", s.adminUsers)
 	g.POST("/users", s.adminCreateUser)
 	g.POST("/users/:id", s.adminChangeUser)

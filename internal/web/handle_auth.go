@@ -34,6 +34,29 @@ func (s *Server) loginForm(c echo.Context) error {
 	return s.render(c, "login", p)
 }
 
+// resumeField is an editor field carried through the login form.
+type resumeField struct{ Name, Value string }
+
+// loginToResume answers a post or an edit sent after the session expired:
+// a login form (401) that carries every editor field, so that logging in
+// brings the editor back with the text (see login).
+func (s *Server) loginToResume(c echo.Context) error {
+	s.freshCSRF(c)
+	p := s.page(c, "")
+	p.Title = p.T("login.title")
+	p.Flash = p.T("flash.session_expired")
+	p.Error = p.T("login.resume")
+	p.Data["Next"] = c.Request().URL.Path
+	var carried []resumeField
+	for _, name := range editorFields {
+		if v := c.FormValue(name); v != "" {
+			carried = append(carried, resumeField{name, v})
+		}
+	}
+	p.Data["Resume"] = carried
+	return s.renderStatus(c, http.StatusUnauthorized, "login", p)
+}
+
 func (s *Server) login(c echo.Context) error {
 	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
@@ -43,6 +66,15 @@ func (s *Server) login(c echo.Context) error {
 		p.Title = p.T("login.title")
 		p.Data["Next"] = next
 		p.Data["Email"] = email
+		if c.FormValue("resume") == "1" {
+			var carried []resumeField
+			for _, name := range editorFields {
+				if v := c.FormValue(name); v != "" {
+					carried = append(carried, resumeField{name, v})
+				}
+			}
+			p.Data["Resume"] = carried
+		}
 		status := statusOf(apperr.CodeOf(err))
 		switch apperr.CodeOf(err) {
 		case apperr.Unauthorized:
@@ -59,6 +91,14 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	s.setSessionCookie(c, token)
+	if m := editorPath.FindStringSubmatch(next); m != nil && c.FormValue("resume") == "1" {
+		// Back into the editor with what was typed before the session
+		// expired; nothing is saved until the person submits it.
+		c.Set(ctxUser, u)
+		if err := s.editorWithInput(c, m[1], m[2], http.StatusOK, "editor.resumed"); err == nil {
+			return nil
+		}
+	}
 	return s.redirectFlash(c, next, "welcome")
 }
 

@@ -77,6 +77,7 @@ func (s *Server) home(c echo.Context) error {
 	p.Data["Entries"] = list
 	p.Data["Next"] = recent.Next
 	p.Data["Paged"] = c.QueryParam("after") != ""
+	s.setFeeds(c, p, "/feed", p.T("feed.site_title"), !a.LoggedIn())
 	return s.render(c, "home", p)
 }
 
@@ -97,6 +98,7 @@ func (s *Server) siteTag(c echo.Context) error {
 	p := s.page(c, "")
 	p.Title = p.T("tag.title", tag)
 	p.Data["Tag"] = tag
+	s.setFeeds(c, p, "/tags/"+tag+"/feed", "#"+tag, !a.LoggedIn())
 	p.Data["Entries"] = list
 	p.Data["Next"] = pg.Next
 	return s.render(c, "list", p)

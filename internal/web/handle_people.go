@@ -9,8 +9,9 @@ func (s *Server) registerPeopleRoutes(e *echo.Echo) {
 }
 
 // personPage shows a person's posts in the projects the reader can see.
-// Only logged-in readers see people pages: the directory of staff is not
-// public, even when some of their posts are.
+// An anonymous reader sees the page only of someone with public posts (the
+// author links of public posts lead there); everyone else's page is 404 to
+// them, so the staff directory is not public.
 func (s *Server) personPage(c echo.Context) error {
 	a := actor(c)
 	u, err := s.users.ByHandle(c.Param("handle"))
@@ -32,5 +33,6 @@ func (s *Server) personPage(c echo.Context) error {
 	p.Data["Person"] = u
 	p.Data["Entries"] = list
 	p.Data["Next"] = pg.Next
+	s.setFeeds(c, p, "/people/"+u.Handle+"/feed", u.Name, !a.LoggedIn())
 	return s.render(c, "list", p)
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,14 +18,14 @@ import (
 
 func (s *Server) registerPostRoutes(e *echo.Echo) {
 	e.GET("/posts/:id", s.postByID)
-	e.GET("/p/:project/new", s.newPostForm, requireLogin)
-	e.POST("/p/:project/new", s.createPost, requireLogin)
+	e.GET("/p/:project/new", s.newPostForm, s.requireLogin)
+	e.POST("/p/:project/new", s.createPost, s.requireLogin)
 	e.GET("/p/:project/:post", s.postPage)
-	e.GET("/p/:project/:post/edit", s.editPostForm, requireLogin)
-	e.POST("/p/:project/:post/edit", s.updatePost, requireLogin)
-	e.POST("/p/:project/:post/delete", s.deletePost, requireLogin)
-	e.POST("/p/:project/:post/restore", s.restorePost, requireLogin)
-	e.POST("/p/:project/:post/pin", s.pinPost, requireLogin)
+	e.GET("/p/:project/:post/edit", s.editPostForm, s.requireLogin)
+	e.POST("/p/:project/:post/edit", s.updatePost, s.requireLogin)
+	e.POST("/p/:project/:post/delete", s.deletePost, s.requireLogin)
+	e.POST("/p/:project/:post/restore", s.restorePost, s.requireLogin)
+	e.POST("/p/:project/:post/pin", s.pinPost, s.requireLogin)
 	e.GET("/p/:project/:post/history", s.postHistory)
 	e.GET("/p/:project/:post/diff", s.postDiff)
 	e.GET("/p/:project/:post/revisions/:n", s.postRevision)
@@ -158,22 +159,40 @@ func (s *Server) editorError(c echo.Context, pv *posts.ProjectView, post *posts.
 // editorAfterCSRF shows the editor again after a refused CSRF token, with
 // the text that was sent and the reason.
 func (s *Server) editorAfterCSRF(c echo.Context, reason error) error {
+	if err := s.editorWithInput(c, c.Param("project"), c.Param("post"), http.StatusForbidden, "editor.csrf_expired"); err != nil {
+		return reason
+	}
+	return nil
+}
+
+// editorWithInput renders the editor of a new post in projectSlug (postSlug
+// "") or of an existing post, filled with the editor fields of the request
+// and a message, so that what was typed survives an expired form or
+// session.
+func (s *Server) editorWithInput(c echo.Context, projectSlug, postSlug string, status int, msgKey string) error {
 	in := postForm(c)
 	var post *posts.Post
 	var pv *posts.ProjectView
 	var err error
-	if c.Param("post") == "" {
-		pv, err = s.posts.Project(actor(c), c.Param("project"))
+	if postSlug == "" {
+		pv, err = s.posts.Project(actor(c), projectSlug)
 	} else {
-		post, pv, _, err = s.posts.ResolvePost(actor(c), c.Param("project"), c.Param("post"))
+		post, pv, _, err = s.posts.ResolvePost(actor(c), projectSlug, postSlug)
 	}
 	if err != nil {
-		return reason
+		return err
 	}
 	p := s.editorPage(c, pv, post, in)
-	p.Error = p.T("editor.csrf_expired")
-	return s.renderStatus(c, http.StatusForbidden, "editor", p)
+	p.Error = p.T(msgKey)
+	return s.renderStatus(c, status, "editor", p)
 }
+
+// editorPath matches the two editor form targets.
+var editorPath = regexp.MustCompile(`^/p/([a-z0-9-]+)/(?:new|([a-z0-9-]+)/edit)$`)
+
+// editorFields are the editor's form fields, carried through a login when
+// the session expired while someone was writing.
+var editorFields = []string{"title", "body", "excerpt", "tags", "slug", "base_revision", "pinned", "action"}
 
 func (s *Server) newPostForm(c echo.Context) error {
 	pv, err := s.posts.Project(actor(c), c.Param("project"))

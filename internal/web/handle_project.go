@@ -14,19 +14,19 @@ import (
 )
 
 func (s *Server) registerProjectRoutes(e *echo.Echo) {
-	e.GET("/new", s.newProjectForm, requireLogin)
-	e.POST("/new", s.createProject, requireLogin)
+	e.GET("/new", s.newProjectForm, s.requireLogin)
+	e.POST("/new", s.createProject, s.requireLogin)
 	e.GET("/p/:project", s.projectPage)
 	e.GET("/p/:project/tags/:tag", s.projectTag)
 	e.GET("/p/:project/archive", s.projectArchive)
 	e.GET("/p/:project/archive/:year/:month", s.projectMonth)
-	e.GET("/p/:project/drafts", s.projectDrafts, requireLogin)
-	e.GET("/p/:project/trash", s.projectTrash, requireLogin)
-	e.GET("/p/:project/settings", s.projectSettings, requireLogin)
-	e.POST("/p/:project/settings", s.updateProject, requireLogin)
-	e.POST("/p/:project/archived", s.archiveProject, requireLogin)
-	e.POST("/p/:project/members", s.addMember, requireLogin)
-	e.POST("/p/:project/members/:user", s.changeMember, requireLogin)
+	e.GET("/p/:project/drafts", s.projectDrafts, s.requireLogin)
+	e.GET("/p/:project/trash", s.projectTrash, s.requireLogin)
+	e.GET("/p/:project/settings", s.projectSettings, s.requireLogin)
+	e.POST("/p/:project/settings", s.updateProject, s.requireLogin)
+	e.POST("/p/:project/archived", s.archiveProject, s.requireLogin)
+	e.POST("/p/:project/members", s.addMember, s.requireLogin)
+	e.POST("/p/:project/members/:user", s.changeMember, s.requireLogin)
 }
 
 // can asks the access policy about the reader and a project they can see.
@@ -50,6 +50,7 @@ func (s *Server) projectPageData(c echo.Context, pv *posts.ProjectView) *page {
 	p.Data["CanPost"] = can(c, pv, access.Post)
 	p.Data["CanManage"] = can(c, pv, access.ManageProject)
 	p.Data["CanModerate"] = can(c, pv, access.EditOthers)
+	s.setFeeds(c, p, "/p/"+pv.Slug+"/feed", pv.Name, pv.Visibility == access.Public)
 	return p
 }
 
@@ -85,7 +86,12 @@ func (s *Server) projectPage(c echo.Context) error {
 	p.Data["Next"] = pg.Next
 	p.Data["Tags"] = tags
 	p.Data["Months"] = months
-	if u := currentUser(c); u != nil && can(c, pv, access.EditOwn) {
+	// Drafts and the trash stay reachable in an archived project for those
+	// who could edit it before (the posts package lets them read there).
+	unarchived := subject(pv)
+	unarchived.Archived = false
+	p.Data["CanSeeTrash"] = access.Can(a, unarchived, access.EditOthers)
+	if u := currentUser(c); u != nil && access.Can(a, unarchived, access.EditOwn) {
 		drafts, err := s.posts.Drafts(a, pv.Slug)
 		if err != nil {
 			return err
@@ -116,6 +122,7 @@ func (s *Server) projectTag(c echo.Context) error {
 	p := s.projectPageData(c, pv)
 	p.Title = p.T("tag.title", tag) + " · " + pv.Name
 	p.Data["Tag"] = tag
+	s.setFeeds(c, p, "/p/"+pv.Slug+"/tags/"+tag+"/feed", pv.Name+" · #"+tag, pv.Visibility == access.Public)
 	p.Data["Entries"] = list
 	p.Data["Next"] = pg.Next
 	return s.render(c, "list", p)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"projblog/internal/feeds"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -12,9 +13,10 @@ import (
 )
 
 func (s *Server) registerSettingsRoutes(e *echo.Echo) {
-	e.GET("/settings", s.settingsForm, requireLogin)
-	e.POST("/settings/profile", s.updateProfile, requireLogin)
-	e.POST("/settings/password", s.changePassword, requireLogin)
+	e.GET("/settings", s.settingsForm, s.requireLogin)
+	e.POST("/settings/profile", s.updateProfile, s.requireLogin)
+	e.POST("/settings/password", s.changePassword, s.requireLogin)
+	e.POST("/settings/feed-token", s.regenerateFeedToken, s.requireLogin)
 }
 
 func errNotFound(msg string) error { return apperr.New(apperr.NotFound, "%s", msg) }
@@ -36,6 +38,13 @@ func (s *Server) userSettingsPage(c echo.Context, prof users.Profile) *page {
 	}
 	p.Data["Zones"] = zones
 	p.Data["Languages"] = i18n.Languages
+	if u := currentUser(c); u != nil {
+		if tok, err := s.users.FeedToken(u.ID); err == nil {
+			p.Data["MyFeed"] = s.feedURL("/me/feed", feeds.Atom, tok)
+		} else {
+			s.log.Error("feed token", "user", u.ID, "err", err)
+		}
+	}
 	return p
 }
 
@@ -104,4 +113,13 @@ func (s *Server) changePassword(c echo.Context) error {
 	}
 	s.setSessionCookie(c, token)
 	return s.redirectFlash(c, "/settings", "password_changed")
+}
+
+// regenerateFeedToken gives the reader a new feed key: every feed address
+// with the old one stops working at once.
+func (s *Server) regenerateFeedToken(c echo.Context) error {
+	if _, err := s.users.RegenerateFeedToken(currentUser(c).ID); err != nil {
+		return err
+	}
+	return s.redirectFlash(c, "/settings#feeds-h", "feed_token_regenerated")
 }

@@ -146,12 +146,17 @@ func (s *Server) location(c echo.Context) *time.Location {
 	return s.opts.DefaultTimeZone
 }
 
-// requireLogin sends an anonymous reader to the login page and back.
-func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+// requireLogin sends an anonymous reader to the login page and back. A
+// post or an edit sent after the session expired gets a login form that
+// carries the text, so that logging in resumes the editor with it.
+func (s *Server) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if currentUser(c) == nil {
 			if c.Request().Method == http.MethodGet {
 				return c.Redirect(http.StatusSeeOther, "/login?next="+urlQueryEscape(c.Request().URL.RequestURI()))
+			}
+			if editorPath.MatchString(c.Request().URL.Path) {
+				return s.loginToResume(c)
 			}
 			return apperr.New(apperr.Unauthorized, "Please log in first.")
 		}
@@ -161,8 +166,8 @@ func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 
 // requireAdmin answers 404 to anyone but an admin: the admin pages are not
 // advertised.
-func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
-	return requireLogin(func(c echo.Context) error {
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.requireLogin(func(c echo.Context) error {
 		if u := currentUser(c); u == nil || !u.Admin {
 			return apperr.New(apperr.NotFound, "Page not found.")
 		}

@@ -105,6 +105,8 @@ type page struct {
 	Nav       string            // which top-level section is current
 	Error     string            // a form-level error message
 	FieldErrs map[string]string // form field -> message
+	Feeds     []feedLink        // feeds this page mirrors: autodiscovery and the Subscribe box
+	FeedToken bool              // the feed URLs carry the reader's personal key
 	Data      map[string]any
 	loc       *time.Location
 	now       time.Time
@@ -118,15 +120,14 @@ func (s *Server) page(c echo.Context, title string) *page {
 		Data: map[string]any{}, FieldErrs: map[string]string{},
 		loc: s.location(c), now: s.now(),
 	}
-	if ck, err := c.Cookie(flashCookie); err == nil {
+	if v, _ := c.Get("session_expired").(bool); v {
+		p.Flash = i18n.T(p.Lang, "flash.session_expired")
+	} else if ck, err := c.Cookie(flashCookie); err == nil {
 		p.Flash = i18n.T(p.Lang, "flash."+ck.Value)
 		if !i18n.Has("en", "flash."+ck.Value) {
 			p.Flash = ""
 		}
 		c.SetCookie(&http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1})
-	}
-	if v, _ := c.Get("session_expired").(bool); v && p.Flash == "" {
-		p.Flash = i18n.T(p.Lang, "flash.session_expired")
 	}
 	return p
 }
@@ -158,6 +159,12 @@ func (p *page) OtherLang() string {
 		return "en"
 	}
 	return "fr"
+}
+
+// MIME is a feed format's media type without parameters, for <link type>.
+func (f feedLink) MIME() string {
+	t, _, _ := strings.Cut(f.Format.ContentType(), ";")
+	return t
 }
 
 // Field returns the error message for one form field, "" if none.

@@ -81,6 +81,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(s.logRequests, s.recoverer, s.securityHeaders)
 	e.Use(middleware.BodyLimit("2M"))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 	e.Use(s.loadSession)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
@@ -109,6 +110,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerPeopleRoutes(e)
 	s.registerSettingsRoutes(e)
 	s.registerAdminRoutes(e)
+	s.registerFeedRoutes(e)
 	return s, nil
 }
 

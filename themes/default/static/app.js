@@ -45,7 +45,29 @@
     if (textarea.value.trim() !== "") update();
   }
 
+  document.documentElement.classList.add("js");
+
+  // Copy buttons: copy the value of the field they name.
+  function copyButton(btn) {
+    btn.addEventListener("click", function () {
+      var field = document.getElementById(btn.dataset.copy);
+      if (!field) return;
+      var label = btn.textContent;
+      function done() {
+        btn.textContent = btn.dataset.copied || label;
+        setTimeout(function () { btn.textContent = label; }, 1500);
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+      } else {
+        field.select();
+        try { document.execCommand("copy"); done(); } catch (e) { /* the text stays selected */ }
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button[data-copy]").forEach(copyButton);
     document.querySelectorAll("textarea[data-preview]").forEach(livePreview);
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) {
