@@ -8,6 +8,8 @@ DATA     ?= ./data
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
 AXE_VERSION := 4.14.1
 AXE      := internal/web/testdata/axe.min.js
+FEEDNPM  := internal/feeds/testdata/npm
+AJV      := $(FEEDNPM)/node_modules/.bin/ajv
 
 .PHONY: all run build test test-short lint bench clean
 
@@ -22,9 +24,11 @@ run: build
 	./$(BIN) serve --listen $(LISTEN) --data $(DATA)
 
 ## test: vet and every test with the race detector, the browser tests included
-test: $(AXE)
+test: $(AXE) $(AJV)
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  echo "make test: no Chromium found: the browser test will be SKIPPED (install it with: apt-get install -y chromium)"
+	  echo "make test: no Chromium found: the browser tests will be SKIPPED (install it with: apt-get install -y chromium)"
+	@command -v jing >/dev/null 2>&1 || \
+	  echo "make test: no jing found: the Atom schema test will be SKIPPED (install it with: apt-get install -y jing)"
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
@@ -49,6 +53,11 @@ $(AXE):
 	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
 	  tar xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js) && cp $$tmp/package/axe.min.js $@ && rm -rf $$tmp \
 	  || echo "make: could not fetch axe-core@$(AXE_VERSION) with npm: the accessibility test will be skipped"
+
+# ajv-cli and the JSON Feed 1.1 schema, pinned by the committed lockfile.
+$(AJV): $(FEEDNPM)/package.json $(FEEDNPM)/package-lock.json
+	@npm ci --silent --no-audit --no-fund --prefix $(FEEDNPM) >/dev/null 2>&1 && touch $@ \
+	  || echo "make: could not install ajv-cli with npm: the JSON Feed schema test will be skipped"
 
 clean:
 	rm -rf bin

@@ -15,10 +15,10 @@ import (
 // footnote's "#fn:1" must point into the post's page, not the reader's.
 //
 // URLs with a scheme (https:, mailto:, data:, ...) and values that do not
-// parse as a URL are left exactly as they were. Tags that need no change are
-// copied byte for byte; a changed tag is written again by the tokenizer, which
-// quotes and escapes its attributes. The input is the sanitiser's output, so
-// it holds no script for the rewriting to wake.
+// parse as a URL are left exactly as they were. Tags without a URL attribute
+// are copied byte for byte; a tag with one is written again, its attribute
+// values quoted and escaped as golang.org/x/net/html does. The input is the
+// sanitiser's output, so it holds no script for the rewriting to wake.
 func absHTML(fragment string, base *url.URL) string {
 	if !strings.Contains(fragment, "<") {
 		return fragment
@@ -58,18 +58,27 @@ func absHTML(fragment string, base *url.URL) string {
 				b.Write(raw)
 				continue
 			}
-			tok := html.Token{Type: tt, Data: string(name), Attr: make([]html.Attribute, len(attrs))}
-			for i, kv := range attrs {
-				a := html.Attribute{Key: string(kv[0]), Val: string(kv[1])}
+			// Write the tag again, as html.Token.String would, but into b.
+			b.WriteByte('<')
+			b.Write(name)
+			for _, kv := range attrs {
+				val := string(kv[1])
 				switch {
-				case a.Key == "srcset":
-					a.Val, _ = absSrcset(a.Val, base)
+				case string(kv[0]) == "srcset":
+					val, _ = absSrcset(val, base)
 				case isURLAttr(kv[0]):
-					a.Val, _ = absRef(a.Val, base)
+					val, _ = absRef(val, base)
 				}
-				tok.Attr[i] = a
+				b.WriteByte(' ')
+				b.Write(kv[0])
+				b.WriteString(`="`)
+				b.WriteString(html.EscapeString(val))
+				b.WriteByte('"')
 			}
-			b.WriteString(tok.String())
+			if tt == html.SelfClosingTagToken {
+				b.WriteByte('/')
+			}
+			b.WriteByte('>')
 		default:
 			b.Write(z.Raw())
 		}

@@ -38,7 +38,11 @@ func variants(t *testing.T, format Format) map[string]*Feed {
 	bare.Entries[0].Summary, bare.Entries[0].ContentHTML = "", "<p>only content</p>"
 	bare.Entries[1].Updated = bare.Entries[1].Published
 
+	noContent := fixture(t, format)
+	noContent.Entries[1].ContentHTML, noContent.Entries[1].Summary = "", ""
+
 	return map[string]*Feed{
+		"no_content":      noContent,
 		"golden":          fixture(t, format),
 		"empty":           empty,
 		"no_email":        noEmail,

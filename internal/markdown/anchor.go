@@ -1,6 +1,9 @@
 package markdown
 
 import (
+	"regexp"
+	"strings"
+
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
@@ -81,4 +84,18 @@ type anchorExtension struct{}
 func (anchorExtension) Extend(m goldmark.Markdown) {
 	m.Parser().AddOptions(parser.WithASTTransformers(util.Prioritized(anchorTransformer{}, 1000)))
 	m.Renderer().AddOptions(renderer.WithNodeRenderers(util.Prioritized(anchorRenderer{}, 1000)))
+}
+
+// anchorPattern matches the permalink renderHeadingAnchor writes (after the
+// sanitiser, which keeps it byte for byte).
+var anchorPattern = regexp.MustCompile(` <a class="anchor" href="#[^"<>]*" aria-hidden="true" tabindex="-1">#</a>`)
+
+// StripAnchors removes the heading permalinks from rendered HTML, for
+// places where they are clutter rather than help: feeds and e-mail, whose
+// readers show the "#" without the page's style that hides it.
+func StripAnchors(rendered string) string {
+	if !strings.Contains(rendered, `class="anchor"`) {
+		return rendered
+	}
+	return anchorPattern.ReplaceAllString(rendered, "")
 }

@@ -425,3 +425,20 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+func TestStripAnchors(t *testing.T) {
+	html, err := Render("# Plan\n\nText with a [link](#plan).\n\n## Next\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html, `class="anchor"`) {
+		t.Fatal("no anchors to strip; the test would prove nothing")
+	}
+	got := StripAnchors(html)
+	if strings.Contains(got, `class="anchor"`) || strings.Contains(got, ">#</a>") {
+		t.Errorf("anchors left: %s", got)
+	}
+	if !strings.Contains(got, `<a href="#plan">link</a>`) || !strings.Contains(got, `<h2 id="plan">Plan</h2>`) {
+		t.Errorf("stripped too much: %s", got)
+	}
+}

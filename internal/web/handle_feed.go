@@ -16,6 +16,7 @@ import (
 	"projblog/internal/access"
 	"projblog/internal/apperr"
 	"projblog/internal/feeds"
+	"projblog/internal/markdown"
 	"projblog/internal/posts"
 	"projblog/internal/users"
 )
@@ -195,7 +196,7 @@ func (s *Server) feedEntries(a access.Actor, list []*posts.Post) ([]feeds.Entry,
 			Published:   p.PublishedAt,
 			Updated:     updated,
 			Categories:  append([]string(nil), p.Tags...),
-			ContentHTML: p.HTML,
+			ContentHTML: markdown.StripAnchors(p.HTML),
 			Summary:     p.Summary,
 		})
 	}
