@@ -337,10 +337,10 @@ func (s *Service) UpdateProfile(id uint64, p Profile) (*User, error) {
 		if u, err = mustGetUser(tx, id); err != nil {
 			return err
 		}
-		if u.Name == name && u.TimeZone == tz && u.Language == lang {
+		if u.Name == name && u.TimeZone == tz && u.Language == lang && u.ShowEmail == p.ShowEmail {
 			return errNoChange
 		}
-		u.Name, u.TimeZone, u.Language = name, tz, lang
+		u.Name, u.TimeZone, u.Language, u.ShowEmail = name, tz, lang, p.ShowEmail
 		u.UpdatedAt = s.clock()
 		if err := putUser(tx, u); err != nil {
 			return err

@@ -154,14 +154,17 @@ type EventData struct {
 // User is one local account. Users returned by the Service never carry
 // PasswordHash; it is kept in storage only.
 type User struct {
-	ID           uint64
-	Email        string // lowercased and trimmed; unique case-insensitively
-	Name         string // display name
-	Handle       string // unique, [a-z0-9._-]; /people/{handle} and @mentions
-	Admin        bool
-	Active       bool   // false = deactivated: cannot log in, sessions stop working
-	TimeZone     string // IANA name, "" = UTC
-	Language     string // "", "en" or "fr" ("" = from the browser)
+	ID       uint64
+	Email    string // lowercased and trimmed; unique case-insensitively
+	Name     string // display name
+	Handle   string // unique, [a-z0-9._-]; /people/{handle} and @mentions
+	Admin    bool
+	Active   bool   // false = deactivated: cannot log in, sessions stop working
+	TimeZone string // IANA name, "" = UTC
+	Language string // "", "en" or "fr" ("" = from the browser)
+	// ShowEmail is the user's consent to show their e-mail address to
+	// readers of feeds (as the author of their posts). Off by default.
+	ShowEmail    bool   `json:",omitempty"`
 	PasswordHash []byte `json:",omitempty"`
 	// FeedTokenGeneration counts the user's feed token regenerations; the
 	// token is derived from it (see the package comment). Records written
@@ -212,9 +215,10 @@ type NewUser struct {
 
 // Profile is what a user edits about themselves.
 type Profile struct {
-	Name     string
-	TimeZone string
-	Language string
+	Name      string
+	TimeZone  string
+	Language  string
+	ShowEmail bool // show the e-mail address as author in feeds
 }
 
 // Options tune New. The zero value gives the defaults.

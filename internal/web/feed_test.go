@@ -326,3 +326,22 @@ func TestOPML(t *testing.T) {
 		t.Error("another user's OPML lists a private project they cannot read")
 	}
 }
+
+func TestFeedAuthorEmailOnlyWithConsent(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("olive@example.com", "Olive Owner", false)
+	e.project(owner, "apollo", access.Public)
+	e.post(owner, "apollo", "Hello", "x")
+	c := e.client()
+	if strings.Contains(c.get("/p/apollo/feed.atom").Body, "olive@example.com") {
+		t.Fatal("e-mail shown without consent")
+	}
+	oc := e.client().login("olive@example.com")
+	if res := oc.post("/settings/profile", url.Values{"name": {"Olive Owner"}, "timezone": {"UTC"}, "show_email": {"1"}}); res.Status != http.StatusSeeOther {
+		t.Fatalf("save profile: %d\n%s", res.Status, res.Body)
+	}
+	f := parseFeed(t, c.get("/p/apollo/feed.atom").Body)
+	if a := f.Items[0].Authors; len(a) != 1 || a[0].Email != "olive@example.com" || a[0].Name != "Olive Owner" {
+		t.Fatalf("authors %+v", a)
+	}
+}

@@ -193,6 +193,7 @@ func (s *Server) feedEntries(a access.Actor, list []*posts.Post) ([]feeds.Entry,
 			Title:       p.Title,
 			URL:         s.opts.BaseURL + postURL(en.Project.Slug, p),
 			AuthorName:  en.Author.Name,
+			AuthorEmail: authorEmail(en.Author),
 			Published:   p.PublishedAt,
 			Updated:     updated,
 			Categories:  append([]string(nil), p.Tags...),
@@ -407,4 +408,12 @@ func (s *Server) pageFeeds(c echo.Context, path, title string, public bool) []fe
 func (s *Server) setFeeds(c echo.Context, p *page, path, title string, public bool) {
 	p.Feeds = s.pageFeeds(c, path, title, public)
 	p.FeedToken = currentUser(c) != nil && !public
+}
+
+// authorEmail is the author's address for feeds, only with their consent.
+func authorEmail(u *users.User) string {
+	if u != nil && u.ShowEmail {
+		return u.Email
+	}
+	return ""
 }

@@ -59,15 +59,16 @@ func contains(list []string, s string) bool {
 
 func (s *Server) settingsForm(c echo.Context) error {
 	u := currentUser(c)
-	return s.render(c, "settings", s.userSettingsPage(c, users.Profile{Name: u.Name, TimeZone: u.TimeZone, Language: u.Language}))
+	return s.render(c, "settings", s.userSettingsPage(c, users.Profile{Name: u.Name, TimeZone: u.TimeZone, Language: u.Language, ShowEmail: u.ShowEmail}))
 }
 
 func (s *Server) updateProfile(c echo.Context) error {
 	u := currentUser(c)
 	prof := users.Profile{
-		Name:     strings.TrimSpace(c.FormValue("name")),
-		TimeZone: c.FormValue("timezone"),
-		Language: c.FormValue("language"),
+		Name:      strings.TrimSpace(c.FormValue("name")),
+		TimeZone:  c.FormValue("timezone"),
+		Language:  c.FormValue("language"),
+		ShowEmail: c.FormValue("show_email") == "1",
 	}
 	if _, err := s.users.UpdateProfile(u.ID, prof); err != nil {
 		p := s.userSettingsPage(c, prof)
@@ -84,7 +85,7 @@ func (s *Server) updateProfile(c echo.Context) error {
 func (s *Server) changePassword(c echo.Context) error {
 	u := currentUser(c)
 	fail := func(err error) error {
-		p := s.userSettingsPage(c, users.Profile{Name: u.Name, TimeZone: u.TimeZone, Language: u.Language})
+		p := s.userSettingsPage(c, users.Profile{Name: u.Name, TimeZone: u.TimeZone, Language: u.Language, ShowEmail: u.ShowEmail})
 		status, err := formErrors(p, err)
 		if err != nil {
 			return err
