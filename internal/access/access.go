@@ -60,9 +60,13 @@ const (
 	EditOthers                  // edit, delete or restore anyone's post; pin
 	ManageMembers               // add, remove and change members
 	ManageProject               // rename, change visibility, archive and unarchive
+	// Discuss is taking part under a post: comment, react, acknowledge.
+	// Any signed-in reader may (a viewer, and in a public or internal
+	// project a non-member too: stakeholders ask their questions there).
+	Discuss
 )
 
-var actionNames = [...]string{"read", "post", "edit own", "edit others'", "manage members", "manage project"}
+var actionNames = [...]string{"read", "post", "edit own", "edit others'", "manage members", "manage project", "discuss"}
 
 // String names the action as the matrix does.
 func (a Action) String() string {
@@ -124,6 +128,8 @@ func Can(a Actor, s Subject, act Action) bool {
 		return !s.Archived && (a.Admin || s.Role.AtLeast(Owner))
 	case ManageMembers, ManageProject:
 		return a.Admin || s.Role.AtLeast(Owner)
+	case Discuss:
+		return !s.Archived && a.LoggedIn()
 	}
 	return false
 }

@@ -20,6 +20,7 @@ var matrix = map[string]map[access.Action]string{
 		access.EditOthers:    "....YY",
 		access.ManageMembers: "....YY",
 		access.ManageProject: "....YY",
+		access.Discuss:       ".YYYYY",
 	},
 	"internal": {
 		access.Read:          ".YYYYY",
@@ -28,6 +29,7 @@ var matrix = map[string]map[access.Action]string{
 		access.EditOthers:    "....YY",
 		access.ManageMembers: "....YY",
 		access.ManageProject: "....YY",
+		access.Discuss:       ".YYYYY",
 	},
 	"private": {
 		access.Read:          "..YYYY",
@@ -36,6 +38,7 @@ var matrix = map[string]map[access.Action]string{
 		access.EditOthers:    "....YY",
 		access.ManageMembers: "....YY",
 		access.ManageProject: "....YY",
+		access.Discuss:       "..YYYY",
 	},
 	"archived": { // an archived internal project: readable, frozen, still manageable
 		access.Read:          ".YYYYY",
@@ -44,6 +47,7 @@ var matrix = map[string]map[access.Action]string{
 		access.EditOthers:    "......",
 		access.ManageMembers: "....YY",
 		access.ManageProject: "....YY",
+		access.Discuss:       "......",
 	},
 }
 

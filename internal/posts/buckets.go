@@ -32,12 +32,24 @@ var (
 	bDrafts       = []byte("posts.drafts")        // Key(pid)+tk(CreatedAt) -> Key(author)
 	bTrash        = []byte("posts.trash")         // Key(pid)+tk(DeletedAt) -> Key(author)
 	bMeta         = []byte("posts.meta")          // "rendered" -> Key(markdown.Version every stored post is at)
+
+	// Discussion. Each file that owns one documents its key layout.
+	bComments     = []byte("posts.comments")      // comments.go
+	bPostComments = []byte("posts.post_comments") // comments.go
+	bVisits       = []byte("posts.visits")        // comments.go: last visit of a user to a post
+	bReactions    = []byte("posts.reactions")     // reactions.go
+	bAcks         = []byte("posts.acks")          // acks.go
+	bAcksWaiting  = []byte("posts.acks_waiting")  // acks.go: open requests per user
+	bSeen         = []byte("posts.seen")          // acks.go: who has read a post
+	bDecisions    = []byte("posts.decisions")     // decisions.go
+	bHealth       = []byte("posts.health")        // status.go: health history per project
 )
 
 var allBuckets = [][]byte{
 	bProjects, bProjectSlugs, bMembers, bUserProjects, bPosts, bRevisions, bPostSlugs,
 	bByProject, bPinned, bRecent, bByAuthor, bTagProject, bTagGlobal, bTagCounts,
 	bMonthCounts, bDrafts, bTrash, bMeta,
+	bComments, bPostComments, bVisits, bReactions, bAcks, bAcksWaiting, bSeen, bDecisions, bHealth,
 }
 
 // tkLen is the length of a store.TimeKey.

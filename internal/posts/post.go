@@ -35,10 +35,25 @@ type Post struct {
 	PublishedAt time.Time // first publication; zero for a never-published draft
 	DeletedAt   time.Time // zero unless soft-deleted
 	Revision    int       // number of the current revision, 1-based
+
+	// Discussion (comments.go, mentions.go, status.go, ...).
+	CommentCount int      // comments not deleted
+	Mentions     []uint64 // users @mentioned in the body, resolved when written
+	Health       Health   // set on a status update; "" for an ordinary post
+	Decision     bool     // the post itself is marked as a decision
 }
 
 // PostInput is the post form.
 type PostInput struct {
+	// Health makes the post a status update of the project's health
+	// ("" for an ordinary post); see status.go.
+	Health Health
+	// AckUserIDs asks these people to acknowledge the post, AckAll every
+	// member of the project (see acks.go). Honoured when the post is
+	// published (on create or update); already requested people are kept.
+	AckUserIDs []uint64
+	AckAll     bool
+
 	Title   string
 	Body    string
 	Excerpt string
@@ -79,6 +94,11 @@ type postRec struct {
 	Revision    int       `json:"revision"`
 	// Rendered is the markdown.Version that made HTML and Summary.
 	Rendered int `json:"rendered,omitempty"`
+
+	CommentCount int      `json:"comment_count,omitempty"`
+	Mentions     []uint64 `json:"mentions,omitempty"`
+	Health       Health   `json:"health,omitempty"`
+	Decision     bool     `json:"decision,omitempty"`
 }
 
 func (r *postRec) post() *Post {
@@ -88,7 +108,8 @@ func (r *postRec) post() *Post {
 		Excerpt: r.Excerpt, Summary: r.Summary, Tags: slices.Clone(r.Tags),
 		Draft: r.Draft, Pinned: r.Pinned,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, PublishedAt: r.PublishedAt, DeletedAt: r.DeletedAt,
-		Revision: r.Revision,
+		Revision:     r.Revision,
+		CommentCount: r.CommentCount, Mentions: slices.Clone(r.Mentions), Health: r.Health, Decision: r.Decision,
 	}
 }
 
@@ -298,6 +319,9 @@ func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInpu
 		if err := s.emit(tx, typ, actor, now, pid, id, ev); err != nil {
 			return err
 		}
+		if err := s.afterPostWrite(tx, actor, sc, nil, p, in, now); err != nil {
+			return err
+		}
 		out = p.post()
 		return nil
 	})
@@ -364,7 +388,10 @@ func (s *Service) UpdatePost(actor access.Actor, postID uint64, in PostInput) (*
 		}
 		draftChanged := p.Draft != old.Draft
 		pinChanged := p.Pinned != old.Pinned
-		if !contentChanged && !slugChanged && !draftChanged && !pinChanged {
+		// A change of health or new acknowledgement requests alone is a
+		// change too (status.go handles them in afterPostWrite).
+		statusChanged := in.Health != old.Health || len(in.AckUserIDs) > 0 || in.AckAll
+		if !contentChanged && !slugChanged && !draftChanged && !pinChanged && !statusChanged {
 			out = old.post()
 			return nil
 		}
@@ -424,6 +451,9 @@ func (s *Service) UpdatePost(actor access.Actor, postID uint64, in PostInput) (*
 			if err := s.emitPin(tx, actor, now, &p); err != nil {
 				return err
 			}
+		}
+		if err := s.afterPostWrite(tx, actor, sc, old, &p, in, now); err != nil {
+			return err
 		}
 		out = p.post()
 		return nil

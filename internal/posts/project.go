@@ -27,6 +27,18 @@ type Project struct {
 	// published post in the project, or CreatedAt while there is none.
 	LastActivity time.Time
 	PostCount    int // published posts that are not deleted
+
+	// Health is the project's current health: that of its newest published
+	// status update ("" before the first one), HealthAt when it was
+	// published and HealthPostID which post set it (status.go).
+	Health       Health
+	HealthAt     time.Time
+	HealthPostID uint64
+	// SeenBy turns on recording who has read each post (acks.go).
+	SeenBy bool
+	// Cadence is how often a status update is expected; nil = no
+	// expectation, never overdue (cadence.go).
+	Cadence *Cadence
 }
 
 // ProjectInput is the project form. Slug is used only by CreateProject.
@@ -35,6 +47,7 @@ type ProjectInput struct {
 	Name        string
 	Description string
 	Visibility  access.Visibility
+	SeenBy      bool // record who has read each post
 }
 
 // Member is one user's membership of a project.
@@ -80,6 +93,16 @@ type projectRec struct {
 	UpdatedAt    time.Time         `json:"updated_at"`
 	LastActivity time.Time         `json:"last_activity"`
 	PostCount    int               `json:"post_count"`
+
+	Health       Health    `json:"health,omitempty"`
+	HealthAt     time.Time `json:"health_at,omitzero"`
+	HealthPostID uint64    `json:"health_post_id,omitempty"`
+	SeenBy       bool      `json:"seen_by,omitempty"`
+	Cadence      *Cadence  `json:"cadence,omitempty"`
+	// OverdueSince is the due time of the status update whose absence was
+	// last reported as an update.overdue event (cadence.go), so that each
+	// missed update is reported once.
+	OverdueSince time.Time `json:"overdue_since,omitzero"`
 }
 
 func (r *projectRec) project() *Project {
@@ -88,6 +111,8 @@ func (r *projectRec) project() *Project {
 		Visibility: r.Visibility, Archived: r.Archived,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastActivity: r.LastActivity,
 		PostCount: r.PostCount,
+		Health:    r.Health, HealthAt: r.HealthAt, HealthPostID: r.HealthPostID,
+		SeenBy: r.SeenBy, Cadence: r.Cadence.clone(),
 	}
 }
 
@@ -277,12 +302,13 @@ func (s *Service) UpdateProject(actor access.Actor, slug string, in ProjectInput
 		if c.Visibility == "" {
 			c.Visibility = r.Visibility
 		}
-		if r.Name == c.Name && r.Description == c.Description && r.Visibility == c.Visibility {
+		if r.Name == c.Name && r.Description == c.Description && r.Visibility == c.Visibility && r.SeenBy == in.SeenBy {
 			out = r.project()
 			return nil
 		}
 		old := r.Visibility
 		r.Name, r.Description, r.Visibility, r.UpdatedAt = c.Name, c.Description, c.Visibility, now
+		r.SeenBy = in.SeenBy
 		if err := putProject(tx, r); err != nil {
 			return err
 		}
