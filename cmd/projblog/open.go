@@ -33,7 +33,7 @@ func open(cfg Config) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("users: %w", err)
 	}
-	p, err := posts.New(db, posts.Options{})
+	p, err := posts.New(db, posts.Options{Mentions: u.ResolveHandles})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("posts: %w", err)

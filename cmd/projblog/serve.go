@@ -91,6 +91,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		defer close(rerendered)
 		rerenderInBackground(ctx, a, log)
 	}()
+	scheduled := make(chan struct{})
+	go func() {
+		defer close(scheduled)
+		checkOverdueEvery(ctx, time.Minute, a, log)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -103,6 +108,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	<-rerendered
+	<-scheduled
 	log.Info("stopped")
 	return nil
 }
@@ -126,4 +132,24 @@ func rerenderInBackground(ctx context.Context, a *app, log *slog.Logger) {
 		return
 	}
 	log.Info("posts rendered again", "posts", n)
+}
+
+// checkOverdueEvery appends an update.overdue event for each project whose
+// status update became overdue, once a period, until ctx ends. Delivery of
+// the reminder is the notification consumer's job.
+func checkOverdueEvery(ctx context.Context, period time.Duration, a *app, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if n, err := a.posts.CheckOverdue(time.Now()); err != nil {
+			log.Error("check overdue status updates", "err", err)
+		} else if n > 0 {
+			log.Info("status updates overdue", "projects", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -82,6 +82,12 @@ func EntryID(baseURL string, created time.Time, postID uint64) string {
 		":post/" + strconv.FormatUint(postID, 10)
 }
 
+// CommentEntryID is EntryID for a comment: "tag:HOST,YYYY-MM-DD:comment/ID".
+func CommentEntryID(baseURL string, created time.Time, commentID uint64) string {
+	return "tag:" + tagHost(baseURL) + "," + created.UTC().Format(time.DateOnly) +
+		":comment/" + strconv.FormatUint(commentID, 10)
+}
+
 // FeedID returns the stable id of a feed, a tag URI (RFC 4151):
 //
 //	tag:HOST,2026:feed/WHAT

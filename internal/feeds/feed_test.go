@@ -216,3 +216,13 @@ func TestIDStability(t *testing.T) {
 }
 
 var errDiskFull = errors.New("disk full")
+
+func TestCommentEntryID(t *testing.T) {
+	at := time.Date(2026, 11, 2, 23, 30, 0, 0, time.FixedZone("EST", -5*3600))
+	if got := CommentEntryID("https://Blog.Example.com:8443", at, 7); got != "tag:blog.example.com,2026-11-03:comment/7" {
+		t.Fatalf("CommentEntryID = %q", got)
+	}
+	if CommentEntryID("https://x", at, 7) == EntryID("https://x", at, 7) {
+		t.Fatal("a comment and a post with the same number share an id")
+	}
+}

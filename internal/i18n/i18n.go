@@ -110,6 +110,16 @@ func MonthName(lang string, m time.Month) string {
 	return m.String()
 }
 
+var weekdaysFR = [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
+
+// WeekdayName returns the day's name in lang ("Friday", "vendredi").
+func WeekdayName(lang string, d time.Weekday) string {
+	if lang == "fr" {
+		return weekdaysFR[d]
+	}
+	return d.String()
+}
+
 // MonthYear formats a month of a year ("November 2026", "novembre 2026").
 func MonthYear(lang string, y int, m time.Month) string {
 	return fmt.Sprintf("%s %d", MonthName(lang, m), y)

@@ -4,8 +4,9 @@
 // The dialect is CommonMark 0.31.2 with GitHub's extensions (tables, task
 // lists, strikethrough, autolinks), footnotes, heading IDs with a small
 // permalink per heading, and syntax highlighting of fenced code with
-// chroma's CSS classes (see HighlightCSS). Quotes stay as typed: there is no
-// typographer.
+// chroma's CSS classes (see HighlightCSS), and @mentions that the caller
+// may link to the person's page (see RenderWith and Mentions). Quotes stay
+// as typed: there is no typographer.
 //
 // Raw HTML in the source is not rendered, and whatever goldmark writes then
 // passes an allow-list policy (see policy.go), so the result can be stored and
@@ -13,10 +14,6 @@
 package markdown
 
 import (
-	"bytes"
-	"fmt"
-	"strings"
-
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
@@ -29,8 +26,10 @@ import (
 // change): stored posts made by an older version are then re-rendered by
 // `projblog rerender` or in the background when the server starts.
 // History: 1 first release; 2 task-list items wrapped in a label;
-// 3 headings one level down (the post title is the page's h1).
-const Version = 3
+// 3 headings one level down (the post title is the page's h1);
+// 4 @mentions (mention.go) linked to the person's page when the caller
+// resolves them (RenderWith), and class="mention" kept on links.
+const Version = 4
 
 var md = goldmark.New(
 	goldmark.WithExtensions(
@@ -40,6 +39,7 @@ var md = goldmark.New(
 		headingAnchors,
 		taskLabels,
 		headingsBelowTitle,
+		mentions,
 	),
 	goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 	goldmark.WithRendererOptions(
@@ -53,13 +53,8 @@ var md = goldmark.New(
 // left out (the text between them stays), and each run of invalid UTF-8
 // becomes one U+FFFD. The error is non-nil only if goldmark fails, which it
 // does not for any input known to date. Render is safe for concurrent use.
+//
+// Render is RenderWith with zero options: an @mention stays text.
 func Render(src string) (string, error) {
-	source := []byte(strings.ToValidUTF8(src, "\uFFFD"))
-	var buf bytes.Buffer
-	buf.Grow(len(source) + len(source)/2)
-	ctx := parser.NewContext(parser.WithIDs(newHeadingIDs()))
-	if err := md.Convert(source, &buf, parser.WithContext(ctx)); err != nil {
-		return "", fmt.Errorf("render markdown: %w", err)
-	}
-	return string(policy.SanitizeBytes(buf.Bytes())), nil
+	return RenderWith(src, RenderOptions{})
 }

@@ -20,6 +20,7 @@ import (
 //   - heading ids in any script (UGCPolicy's id rule wants an ASCII letter
 //     or digit in the id, which the footnotes' "fn:1" have), and the
 //     heading permalink's class, aria-hidden and tabindex;
+//   - class="mention" on the links of @mentions (mention.go);
 //   - class and role on the footnote elements;
 //   - the disabled task-list checkbox: input type="checkbox" with checked
 //     and disabled, and nothing else;
@@ -50,7 +51,7 @@ func newPolicy() *bluemonday.Policy {
 	p.AllowAttrs("alt").OnElements("img")
 
 	p.AllowAttrs("id").Matching(regexp.MustCompile(`^[\p{L}\p{N}\p{M}_-]+$`)).OnElements("h1", "h2", "h3", "h4", "h5", "h6")
-	p.AllowAttrs("class").Matching(regexp.MustCompile(`^(anchor|footnote-ref|footnote-backref)$`)).OnElements("a")
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^(anchor|footnote-ref|footnote-backref|mention)$`)).OnElements("a")
 	p.AllowAttrs("role").Matching(regexp.MustCompile(`^(doc-noteref|doc-backlink)$`)).OnElements("a")
 	p.AllowAttrs("role").Matching(regexp.MustCompile(`^doc-endnotes$`)).OnElements("div")
 	p.AllowAttrs("aria-hidden").Matching(regexp.MustCompile(`^true$`)).OnElements("a")

@@ -95,6 +95,11 @@
 //
 // Writes that change nothing append nothing.
 //
+// The discussion's events are listed, with their rules and storage, in the
+// files that append them: comments.go (comment.*), mentions.go (mention),
+// reactions.go (reaction.*), decisions.go (decision.*), status.go and
+// acks.go.
+//
 // # Storage
 //
 // The buckets are named "posts.*" and listed, with their key layout, in

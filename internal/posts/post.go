@@ -260,7 +260,7 @@ type postEvent struct {
 // Conflict (Field "slug") for an explicit slug another post holds.
 // Events: post.created for a draft, post.published otherwise.
 func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInput) (*Post, error) {
-	c, err := cleanPostInput(in)
+	c, err := s.cleanPostInput(in)
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +288,7 @@ func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInpu
 		p := &postRec{
 			ID: id, ProjectID: pid, AuthorID: actor.UserID, Slug: slug,
 			Title: c.title, Body: c.body, HTML: c.html, Excerpt: c.excerpt, Summary: c.summary, Tags: c.tags,
+			Mentions:  c.mentions,
 			Rendered:  markdown.Version,
 			Draft:     in.Draft,
 			Pinned:    in.Pinned && access.Can(actor, sc.subject(), access.EditOthers),
@@ -346,7 +347,7 @@ func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInpu
 // slug changed; Data.draft tells whether it is a draft), and post.pinned
 // or post.unpinned when the pin changed.
 func (s *Service) UpdatePost(actor access.Actor, postID uint64, in PostInput) (*Post, error) {
-	c, err := cleanPostInput(in)
+	c, err := s.cleanPostInput(in)
 	if err != nil {
 		return nil, err
 	}
@@ -398,6 +399,7 @@ func (s *Service) UpdatePost(actor access.Actor, postID uint64, in PostInput) (*
 
 		if contentChanged {
 			p.Title, p.Body, p.HTML, p.Excerpt, p.Summary, p.Tags = c.title, c.body, c.html, c.excerpt, c.summary, c.tags
+			p.Mentions = c.mentions
 			p.Rendered = markdown.Version
 			p.Revision++
 			if err := putRevision(tx, &p, actor.UserID, now); err != nil {
@@ -537,7 +539,11 @@ func (s *Service) DeletePost(actor access.Actor, postID uint64) error {
 		if err := s.reindex(tx, old, &p, sc.proj); err != nil {
 			return err
 		}
-		return s.emit(tx, "post.deleted", actor, now, p.ProjectID, p.ID, postEvent{Revision: p.Revision, Slug: p.Slug, Draft: p.Draft})
+		if err := s.emit(tx, "post.deleted", actor, now, p.ProjectID, p.ID, postEvent{Revision: p.Revision, Slug: p.Slug, Draft: p.Draft}); err != nil {
+			return err
+		}
+		// A deleted status update leaves the health history (health.go).
+		return s.syncHealth(tx, actor, sc.proj, old, &p, now)
 	})
 }
 
@@ -564,7 +570,11 @@ func (s *Service) RestorePost(actor access.Actor, postID uint64) error {
 		if err := s.reindex(tx, old, &p, sc.proj); err != nil {
 			return err
 		}
-		return s.emit(tx, "post.restored", actor, now, p.ProjectID, p.ID, postEvent{Revision: p.Revision, Slug: p.Slug, Draft: p.Draft})
+		if err := s.emit(tx, "post.restored", actor, now, p.ProjectID, p.ID, postEvent{Revision: p.Revision, Slug: p.Slug, Draft: p.Draft}); err != nil {
+			return err
+		}
+		// A restored status update rejoins the health history (health.go).
+		return s.syncHealth(tx, actor, sc.proj, old, &p, now)
 	})
 }
 

@@ -36,8 +36,9 @@ func (s *Service) RenderBehind() (behind bool, err error) {
 	return behind, err
 }
 
-// Rerender renders again the HTML and summary of every post made by an
-// older renderer (every post with all), in batches of a few hundred posts
+// Rerender renders again the HTML and summary of every post, and the HTML
+// of every comment, made by an older renderer (every one with all), keeping
+// the @mention links they had, in batches of a few hundred posts
 // per write transaction, and then records that the database is at this
 // renderer's version. Each batch appends a "posts.rerendered" event so that
 // caches stamped with the log head see the change. progress, if not nil,
@@ -70,7 +71,7 @@ func (s *Service) Rerender(ctx context.Context, all bool, progress func(done, to
 				if !all && r.Rendered >= markdown.Version {
 					continue
 				}
-				html, err := markdown.Render(r.Body)
+				html, err := rerender(r.Body, r.HTML) // keeps its mention links (mentions.go)
 				if err != nil {
 					return apperr.Wrap(err, "render post %d", r.ID)
 				}
@@ -94,6 +95,13 @@ func (s *Service) Rerender(ctx context.Context, all bool, progress func(done, to
 		if progress != nil {
 			progress(start+len(batch), len(ids))
 		}
+	}
+	// Comments next (comments.go); they are few and small next to posts,
+	// so progress reports the posts only.
+	n, err := s.rerenderComments(ctx, all)
+	changed += n
+	if err != nil {
+		return changed, err
 	}
 	return changed, s.update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bMeta).Put(keyRendered, store.Key(markdown.Version))

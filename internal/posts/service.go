@@ -20,6 +20,11 @@ type Options struct {
 	// Now returns the current time. Nil means time.Now. Whatever it returns
 	// is stored in UTC.
 	Now func() time.Time
+	// Mentions resolves @mention handles to users when a post or comment
+	// is written (see mentions.go). Nil resolves none: every "@ada" stays
+	// text and nobody is mentioned. It is called outside any transaction
+	// of this package.
+	Mentions MentionResolver
 }
 
 // Service owns projects, memberships, posts, revisions, slugs, tags and the
@@ -27,8 +32,9 @@ type Options struct {
 // for concurrent use: every public method runs in exactly one bbolt
 // transaction.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
+	db      *store.DB
+	now     func() time.Time
+	resolve MentionResolver
 }
 
 // New returns a Service over db, creating the package's buckets if they are
@@ -61,7 +67,7 @@ func New(db *store.DB, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("posts: record renderer version: %w", err)
 	}
-	return &Service{db: db, now: now}, nil
+	return &Service{db: db, now: now, resolve: opts.Mentions}, nil
 }
 
 // clock returns the current time in UTC without a monotonic reading, so

@@ -44,6 +44,7 @@ var ReservedSlugs = []string{
 var ReservedPostSlugs = []string{
 	"new", "edit", "drafts", "trash", "tags", "archive", "archived", "feed",
 	"feeds", "atom", "rss", "members", "settings", "search", "page",
+	"decisions", "cadence", "comments", "people",
 }
 
 // slugFold spells letters that Unicode decomposition does not reduce to
@@ -266,16 +267,24 @@ func cleanProject(in ProjectInput, create bool) (ProjectInput, error) {
 	return out, nil
 }
 
+// errBodyTooLarge is the error for a post body of n bytes, over MaxBodyBytes.
+func errBodyTooLarge(n int) error {
+	return &apperr.Error{Code: apperr.TooLarge, Field: "body",
+		Message: fmt.Sprintf("The text is too long: at most 1 MiB (%d bytes); it has %d bytes.", MaxBodyBytes, n)}
+}
+
 // cleanPost is a validated post form with its rendering.
 type cleanPost struct {
 	title, body, excerpt, slug string
 	tags                       []string
 	html, summary              string
+	mentions                   []uint64 // users @mentioned in the body (mentions.go)
 }
 
-// cleanPostInput validates a post form and renders its body. It runs
-// outside any transaction, so a long render never holds the write lock.
-func cleanPostInput(in PostInput) (*cleanPost, error) {
+// cleanPostInput validates a post form and renders its body, with the
+// @mentions the resolver knows as links. It runs outside any transaction,
+// so a long render (or the resolver's own read) never holds the write lock.
+func (s *Service) cleanPostInput(in PostInput) (*cleanPost, error) {
 	var c cleanPost
 	if err := checkText("title", "title", in.Title, false); err != nil {
 		return nil, err
@@ -285,8 +294,7 @@ func cleanPostInput(in PostInput) (*cleanPost, error) {
 		return nil, err
 	}
 	if len(in.Body) > MaxBodyBytes {
-		return nil, &apperr.Error{Code: apperr.TooLarge, Field: "body",
-			Message: fmt.Sprintf("The text is too long: at most 1 MiB (%d bytes); it has %d bytes.", MaxBodyBytes, len(in.Body))}
+		return nil, errBodyTooLarge(len(in.Body))
 	}
 	if err := checkText("body", "text", in.Body, true); err != nil {
 		return nil, err
@@ -310,11 +318,11 @@ func cleanPostInput(in PostInput) (*cleanPost, error) {
 			return nil, err
 		}
 	}
-	html, err := markdown.Render(c.body)
+	html, mentions, err := s.render(c.body)
 	if err != nil {
-		return nil, apperr.Wrap(err, "render post body")
+		return nil, err
 	}
-	c.html = html
+	c.html, c.mentions = html, mentions
 	c.summary = summaryOf(c.body, c.excerpt)
 	return &c, nil
 }

@@ -655,3 +655,21 @@ func TestNewOptions(t *testing.T) {
 		}
 	})
 }
+
+func TestResolveHandles(t *testing.T) {
+	db := mustOpenDB(t)
+	s, err := New(db, Options{BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada, _ := s.Create(NewUser{Email: "ada@example.com", Name: "Ada", Password: "correct horse battery", Admin: true})
+	bob, _ := s.Create(NewUser{Email: "bob@example.com", Name: "Bob", Password: "correct horse battery"})
+	gone, _ := s.Create(NewUser{Email: "gone@example.com", Name: "Gone", Password: "correct horse battery"})
+	if err := s.SetActive(gone.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	got := s.ResolveHandles([]string{"ada", "bob", "gone", "nobody"})
+	if len(got) != 2 || got["ada"].UserID != ada.ID || !got["ada"].Admin || got["bob"].UserID != bob.ID || got["bob"].Admin {
+		t.Fatalf("ResolveHandles = %+v", got)
+	}
+}

@@ -42,6 +42,9 @@ func (s *Server) registerFeedRoutes(e *echo.Echo) {
 		e.GET("/people/:handle/feed"+ext, s.feedHandler(f, s.personFeed))
 		e.GET("/me/feed"+ext, s.feedHandler(f, s.myFeed))
 	}
+	for _, f := range feedFormats {
+		e.GET("/p/:project/:post/comments"+f.Ext(), s.commentsFeed(f))
+	}
 	e.GET("/feeds.opml", s.opml)
 }
 
@@ -68,6 +71,7 @@ type feedSpec struct {
 	description string
 	altPath     string // the HTML page it mirrors
 	posts       []*posts.Post
+	entries     []feeds.Entry // ready-made entries (comments), instead of posts
 }
 
 type feedBuilder func(c echo.Context, a access.Actor, u *users.User, limit int) (*feedSpec, error)
@@ -120,9 +124,11 @@ func (s *Server) feedHandler(format feeds.Format, build feedBuilder) echo.Handle
 		if err != nil {
 			return err
 		}
-		entries, err := s.feedEntries(a, spec.posts)
-		if err != nil {
-			return err
+		entries := spec.entries
+		if entries == nil {
+			if entries, err = s.feedEntries(a, spec.posts); err != nil {
+				return err
+			}
 		}
 		f := &feeds.Feed{
 			ID:          feeds.FeedID(s.opts.BaseURL, spec.what),
@@ -416,4 +422,55 @@ func authorEmail(u *users.User) string {
 		return u.Email
 	}
 	return ""
+}
+
+// commentsFeed is the feed of one post's comments, newest first: for the
+// stakeholder who follows one discussion without an account's e-mail.
+func (s *Server) commentsFeed(format feeds.Format) echo.HandlerFunc {
+	return s.feedHandler(format, func(c echo.Context, a access.Actor, u *users.User, limit int) (*feedSpec, error) {
+		post, pv, canonical, err := s.posts.ResolvePost(a, c.Param("project"), c.Param("post"))
+		if err != nil {
+			return nil, err
+		}
+		if !canonical || post.Draft || !post.DeletedAt.IsZero() {
+			return nil, apperr.New(apperr.NotFound, "No such post.")
+		}
+		comments, err := s.posts.Comments(a, post.ID)
+		if err != nil {
+			return nil, err
+		}
+		l := lang(c)
+		spec := &feedSpec{what: fmt.Sprintf("post/%d/comments", post.ID), title: s.t(l, "feed.comments_title", post.Title),
+			description: s.t(l, "feed.comments_description", post.Title, pv.Name), altPath: postURL(pv.Slug, post) + "#comments"}
+		var ids []uint64
+		for _, cm := range comments {
+			ids = append(ids, cm.AuthorID)
+		}
+		people, err := s.users.ByIDs(ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := len(comments) - 1; i >= 0 && len(spec.entries) < limit; i-- {
+			cm := comments[i]
+			if !cm.DeletedAt.IsZero() {
+				continue
+			}
+			name := "?"
+			if au := people[cm.AuthorID]; au != nil {
+				name = au.Name
+			}
+			spec.entries = append(spec.entries, feeds.Entry{
+				ID:          feeds.CommentEntryID(s.opts.BaseURL, cm.CreatedAt, cm.ID),
+				Title:       s.t(l, "feed.comment_entry_title", name, post.Title),
+				URL:         fmt.Sprintf("%s%s#comment-%d", s.opts.BaseURL, postURL(pv.Slug, post), cm.ID),
+				AuthorName:  name,
+				AuthorEmail: authorEmail(people[cm.AuthorID]),
+				Published:   cm.CreatedAt,
+				Updated:     cm.UpdatedAt,
+				ContentHTML: cm.HTML,
+			})
+		}
+		sort.SliceStable(spec.entries, func(i, j int) bool { return spec.entries[i].Published.After(spec.entries[j].Published) })
+		return spec, nil
+	})
 }

@@ -77,6 +77,14 @@ func (s *Server) home(c echo.Context) error {
 	p.Data["Entries"] = list
 	p.Data["Next"] = recent.Next
 	p.Data["Paged"] = c.QueryParam("after") != ""
+	p.Data["Now"] = s.now()
+	if u := currentUser(c); u != nil {
+		waiting, err := s.posts.WaitingFor(a, u.ID)
+		if err != nil {
+			return err
+		}
+		p.Data["Waiting"] = waiting
+	}
 	s.setFeeds(c, p, "/feed", p.T("feed.site_title"), !a.LoggedIn())
 	return s.render(c, "home", p)
 }

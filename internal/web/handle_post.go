@@ -94,18 +94,33 @@ func (s *Server) postByID(c echo.Context) error {
 
 func (s *Server) postPage(c echo.Context) error {
 	return s.withPost(c, func(post *posts.Post, pv *posts.ProjectView) error {
-		en, err := s.entries(actor(c), []*posts.Post{post}, false)
+		p, err := s.buildPostPage(c, post, pv)
 		if err != nil {
 			return err
 		}
-		p := s.projectPageData(c, pv)
-		p.Title = post.Title + " · " + pv.Name
-		p.Data["Entry"] = en[0]
-		p.Data["CanEdit"] = can(c, pv, editAction(c, post))
-		p.Data["CanPin"] = can(c, pv, access.EditOthers)
-		p.Data["CanRestore"] = can(c, pv, access.EditOthers)
 		return s.render(c, "post", p)
 	})
+}
+
+// buildPostPage is the post page's data: the post, its author, what the
+// reader may do, and the discussion under it.
+func (s *Server) buildPostPage(c echo.Context, post *posts.Post, pv *posts.ProjectView) (*page, error) {
+	en, err := s.entries(actor(c), []*posts.Post{post}, false)
+	if err != nil {
+		return nil, err
+	}
+	p := s.projectPageData(c, pv)
+	p.Title = post.Title + " · " + pv.Name
+	p.Data["Entry"] = en[0]
+	p.Data["CanEdit"] = can(c, pv, editAction(c, post))
+	p.Data["CanPin"] = can(c, pv, access.EditOthers)
+	p.Data["CanRestore"] = can(c, pv, access.EditOthers)
+	if post.DeletedAt.IsZero() && !post.Draft {
+		if err := s.discussion(c, p, post, pv); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // postForm reads the editor's fields. Tags come comma-separated.
@@ -117,6 +132,15 @@ func postForm(c echo.Context) posts.PostInput {
 		Slug:    strings.TrimSpace(c.FormValue("slug")),
 		Draft:   c.FormValue("action") == "draft",
 		Pinned:  c.FormValue("pinned") == "1",
+		Health:  posts.Health(c.FormValue("health")),
+		AckAll:  c.FormValue("ack_all") == "1",
+	}
+	if form, err := c.FormParams(); err == nil {
+		for _, v := range form["ack_user"] {
+			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+				in.AckUserIDs = append(in.AckUserIDs, n)
+			}
+		}
 	}
 	for _, t := range strings.Split(c.FormValue("tags"), ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -142,6 +166,16 @@ func (s *Server) editorPage(c echo.Context, pv *posts.ProjectView, post *posts.P
 	p.Data["TagText"] = strings.Join(in.Tags, ", ")
 	p.Data["CanPin"] = can(c, pv, access.EditOthers)
 	p.Data["Limits"] = map[string]int{"Title": 200, "Excerpt": 500, "Tags": 10}
+	// Acknowledgements can be asked for when publishing.
+	if members, err := s.memberChoices(actor(c), pv.Slug); err == nil && (post == nil || post.Draft) {
+		p.Data["AckChoices"] = members
+	}
+	checked := map[uint64]bool{}
+	for _, id := range in.AckUserIDs {
+		checked[id] = true
+	}
+	p.Data["AckChecked"] = checked
+	p.Data["AckAll"] = in.AckAll
 	return p
 }
 
@@ -212,6 +246,9 @@ func (s *Server) createPost(c echo.Context) error {
 		return err
 	}
 	in := postForm(c)
+	if stop, err := s.warnUnreadableMentions(c, pv, nil, in); stop || err != nil {
+		return err
+	}
 	post, err := s.posts.CreatePost(a, pv.Slug, in)
 	if err != nil {
 		return s.editorError(c, pv, nil, in, err)
@@ -229,7 +266,7 @@ func (s *Server) editPostForm(c echo.Context) error {
 			return err
 		}
 		in := posts.PostInput{Title: post.Title, Body: post.Body, Excerpt: post.Excerpt, Slug: post.Slug,
-			Tags: post.Tags, Draft: post.Draft, Pinned: post.Pinned, BaseRevision: post.Revision}
+			Tags: post.Tags, Draft: post.Draft, Pinned: post.Pinned, BaseRevision: post.Revision, Health: post.Health}
 		return s.render(c, "editor", s.editorPage(c, pv, post, in))
 	})
 }
@@ -239,6 +276,9 @@ func (s *Server) updatePost(c echo.Context) error {
 		in := postForm(c)
 		if !can(c, pv, access.EditOthers) {
 			in.Pinned = post.Pinned // the checkbox is only offered to owners
+		}
+		if stop, err := s.warnUnreadableMentions(c, pv, post, in); stop || err != nil {
+			return err
 		}
 		updated, err := s.posts.UpdatePost(actor(c), post.ID, in)
 		if err != nil {
@@ -392,4 +432,20 @@ func (s *Server) preview(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.HTML(http.StatusOK, html)
+}
+
+// warnUnreadableMentions stops a publication that @mentions people who
+// cannot read the project, and shows the editor again with a warning and a
+// "publish anyway" box (mentions_ok). stop is true when it answered.
+func (s *Server) warnUnreadableMentions(c echo.Context, pv *posts.ProjectView, post *posts.Post, in posts.PostInput) (stop bool, err error) {
+	if in.Draft || c.FormValue("mentions_ok") == "1" {
+		return false, nil
+	}
+	handles, err := s.posts.UnreadableMentions(actor(c), pv.Slug, in.Body)
+	if err != nil || len(handles) == 0 {
+		return false, err
+	}
+	p := s.editorPage(c, pv, post, in)
+	p.Data["Unreadable"] = handles
+	return true, s.renderStatus(c, http.StatusUnprocessableEntity, "editor", p)
 }

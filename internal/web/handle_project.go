@@ -9,6 +9,7 @@ import (
 
 	"projblog/internal/access"
 	"projblog/internal/apperr"
+	"projblog/internal/i18n"
 	"projblog/internal/posts"
 	"projblog/internal/users"
 )
@@ -86,6 +87,14 @@ func (s *Server) projectPage(c echo.Context) error {
 	p.Data["Next"] = pg.Next
 	p.Data["Tags"] = tags
 	p.Data["Months"] = months
+	now := s.now()
+	p.Data["Overdue"] = pv.Overdue(now)
+	p.Data["NextDue"] = pv.NextDue()
+	history, err := s.posts.HealthHistory(a, pv.Slug, 8)
+	if err != nil {
+		return err
+	}
+	p.Data["HealthHistory"] = history
 	// Drafts and the trash stay reachable in an archived project for those
 	// who could edit it before (the posts package lets them read there).
 	unarchived := subject(pv)
@@ -212,6 +221,7 @@ func projectForm(c echo.Context) posts.ProjectInput {
 		Name:        strings.TrimSpace(c.FormValue("name")),
 		Description: strings.TrimSpace(c.FormValue("description")),
 		Visibility:  access.Visibility(c.FormValue("visibility")),
+		SeenBy:      c.FormValue("seen_by") == "1",
 	}
 }
 
@@ -268,6 +278,18 @@ func (s *Server) settingsPage(c echo.Context, pv *posts.ProjectView, in posts.Pr
 	p.Data["Form"] = in
 	p.Data["Members"] = rows
 	p.Data["Roles"] = []access.Role{access.Viewer, access.Member, access.Owner}
+	weekdays := make([]string, 7)
+	for d := range weekdays {
+		weekdays[d] = i18n.WeekdayName(p.Lang, time.Weekday(d))
+	}
+	p.Data["Weekdays"] = weekdays
+	hours := make([]int, 24)
+	for h := range hours {
+		hours[h] = h
+	}
+	p.Data["Hours"] = hours
+	p.Data["Zones"] = timeZones
+	p.Data["DefaultZone"] = s.opts.DefaultTimeZone.String()
 	return p, nil
 }
 
@@ -279,7 +301,7 @@ func (s *Server) projectSettings(c echo.Context) error {
 	if err := check(c, pv, access.ManageProject); err != nil {
 		return err
 	}
-	p, err := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility})
+	p, err := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy})
 	if err != nil {
 		return err
 	}
@@ -326,7 +348,7 @@ func (s *Server) memberError(c echo.Context, err error) error {
 	if perr != nil || apperr.CodeOf(err) == apperr.NotFound || apperr.CodeOf(err) == apperr.Forbidden {
 		return err
 	}
-	p, perr := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility})
+	p, perr := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy})
 	if perr != nil {
 		return perr
 	}

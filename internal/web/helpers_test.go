@@ -60,7 +60,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := posts.New(db, posts.Options{Now: clock.Now})
+	p, err := posts.New(db, posts.Options{Now: clock.Now, Mentions: u.ResolveHandles})
 	if err != nil {
 		t.Fatal(err)
 	}

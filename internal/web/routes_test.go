@@ -166,6 +166,11 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/me/feed.rss", "/me/feed.rss", "anonymous", 404, ""},
 		{"/me/feed.json", "/me/feed.json", "member", 200, ""},
 		{"/feeds.opml", "/feeds.opml", "member", 200, ""},
+		{"/p/:project/:post/comments.atom", "/p/apollo/launch-plan/comments.atom", "member", 200, ""},
+		{"/p/:project/:post/comments.rss", "/p/apollo/launch-plan/comments.rss", "member", 200, ""},
+		{"/p/:project/:post/comments.json", "/p/apollo/launch-plan/comments.json", "anonymous", 404, ""},
+		{"/p/:project/decisions", "/p/apollo/decisions", "member", 200, ""},
+		{"/p/:project/people.json", "/p/apollo/people.json?q=a", "member", 200, ""},
 		{"/feeds.opml", "/feeds.opml", "anonymous", 401, ""},
 	}
 	covered := map[string]bool{}
@@ -204,6 +209,14 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/settings/profile", "/settings/profile"},
 		{"/settings/password", "/settings/password"},
 		{"/settings/feed-token", "/settings/feed-token"},
+		{"/p/:project/:post/comments", "/p/apollo/launch-plan/comments"},
+		{"/p/:project/:post/comments/:id/edit", "/p/apollo/launch-plan/comments/1/edit"},
+		{"/p/:project/:post/comments/:id/delete", "/p/apollo/launch-plan/comments/1/delete"},
+		{"/p/:project/:post/react", "/p/apollo/launch-plan/react"},
+		{"/p/:project/:post/decision", "/p/apollo/launch-plan/decision"},
+		{"/p/:project/:post/acks", "/p/apollo/launch-plan/acks"},
+		{"/p/:project/:post/ack", "/p/apollo/launch-plan/ack"},
+		{"/p/:project/cadence", "/p/apollo/cadence"},
 		{"/admin/users", "/admin/users"},
 		{"/admin/users/:id", fmt.Sprintf("/admin/users/%d", re.member.ID)},
 	}

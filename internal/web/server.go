@@ -111,6 +111,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerSettingsRoutes(e)
 	s.registerAdminRoutes(e)
 	s.registerFeedRoutes(e)
+	s.registerDiscussionRoutes(e)
 	return s, nil
 }
 

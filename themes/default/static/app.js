@@ -66,8 +66,86 @@
     });
   }
 
+  // @mention completion: typing "@ad" in a textarea that names an endpoint
+  // in data-mentions offers the project's members whose name or handle
+  // starts so; arrows choose, Enter or Tab accepts, Escape closes.
+  var mentionSeq = 0;
+  function mentions(textarea) {
+    var url = textarea.dataset.mentions;
+    var id = "mention-list-" + (++mentionSeq);
+    var list = document.createElement("ul");
+    list.id = id;
+    list.className = "mention-list";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    textarea.insertAdjacentElement("afterend", list);
+    textarea.setAttribute("aria-autocomplete", "list");
+    textarea.setAttribute("aria-controls", id);
+    var items = [], active = -1, start = -1, timer = null, seq = 0;
+
+    function close() {
+      list.hidden = true; items = []; active = -1;
+      textarea.removeAttribute("aria-activedescendant");
+    }
+    function mark(i) {
+      active = i;
+      items.forEach(function (li, j) { li.setAttribute("aria-selected", j === i ? "true" : "false"); });
+      if (i >= 0) textarea.setAttribute("aria-activedescendant", items[i].id);
+    }
+    function accept(i) {
+      var handle = items[i].dataset.handle;
+      var before = textarea.value.slice(0, start), after = textarea.value.slice(textarea.selectionStart);
+      textarea.value = before + "@" + handle + " " + after;
+      var pos = before.length + handle.length + 2;
+      textarea.setSelectionRange(pos, pos);
+      close();
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    function show(people) {
+      list.innerHTML = "";
+      items = people.map(function (p, i) {
+        var li = document.createElement("li");
+        li.id = id + "-" + i;
+        li.setAttribute("role", "option");
+        li.dataset.handle = p.handle;
+        var name = document.createElement("span"); name.textContent = p.name;
+        var h = document.createElement("span"); h.className = "handle"; h.textContent = "@" + p.handle;
+        li.appendChild(name); li.appendChild(h);
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); accept(i); });
+        list.appendChild(li);
+        return li;
+      });
+      if (!items.length) { close(); return; }
+      list.hidden = false;
+      mark(0);
+    }
+    textarea.addEventListener("input", function () {
+      var text = textarea.value.slice(0, textarea.selectionStart);
+      var m = /(^|[^\w.@])@([a-z0-9._-]{0,30})$/i.exec(text);
+      if (!m) { close(); return; }
+      start = text.length - m[2].length - 1;
+      clearTimeout(timer);
+      var mine = ++seq;
+      timer = setTimeout(function () {
+        fetch(url + "?q=" + encodeURIComponent(m[2]), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (people) { if (mine === seq) show(people); })
+          .catch(close);
+      }, 120);
+    });
+    textarea.addEventListener("keydown", function (e) {
+      if (list.hidden) return;
+      if (e.key === "ArrowDown") { e.preventDefault(); mark((active + 1) % items.length); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); mark((active - 1 + items.length) % items.length); }
+      else if (e.key === "Enter" || e.key === "Tab") { if (active >= 0) { e.preventDefault(); accept(active); } }
+      else if (e.key === "Escape") { e.preventDefault(); close(); }
+    });
+    textarea.addEventListener("blur", function () { setTimeout(close, 150); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("button[data-copy]").forEach(copyButton);
+    document.querySelectorAll("textarea[data-mentions]").forEach(mentions);
     document.querySelectorAll("textarea[data-preview]").forEach(livePreview);
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) {
