@@ -1,0 +1,128 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"projblog/internal/access"
+)
+
+// browserLogin logs the browser in as email.
+func browserLogin(t *testing.T, ctx context.Context, base, email string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword)); err != nil {
+		t.Fatalf("login form: %v", err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`))); err != nil {
+		t.Fatalf("log in as %s: %v", email, err)
+	}
+}
+
+// TestBrowserDiscussion is a discussion under one post, clicked through:
+// ask for an acknowledgement, comment with an @mention picked from the
+// completion list, react, mark a decision; then, as the person asked,
+// see the request on the home page, acknowledge and reply.
+func TestBrowserDiscussion(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t)
+	owner := e.user("olive@example.com", "Olive Owner", false)
+	mia := e.user("mia@example.com", "Mia Member", false)
+	e.project(owner, "apollo", access.Internal)
+	if err := e.posts.SetMember(owner.Actor(), "apollo", mia.ID, access.Member); err != nil {
+		t.Fatal(err)
+	}
+	e.post(owner, "apollo", "Launch plan", "We launch on **Friday**. Please read before the review.")
+	base := e.srv.URL
+	post := base + "/p/apollo/launch-plan"
+	must := func(step string, err error) {
+		t.Helper()
+		if err != nil {
+			shot(t, ctx, "failed-discussion-"+strings.ReplaceAll(step, " ", "-"))
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	text := func(step string, sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		must(step, err)
+		return s
+	}
+	submit := func(step, sel string) {
+		t.Helper()
+		_, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+		must(step, err)
+	}
+
+	browserLogin(t, ctx, base, "olive@example.com")
+	must("open post", chromedp.Do(ctx, chromedp.Navigate(post)))
+
+	// Ask Mia to acknowledge.
+	must("open ack form", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".ack-request summary")),
+		chromedp.Click(chromedp.CSS(`input[name=ack_user]`))))
+	submit("request ack", `.ack-request button[type=submit]`)
+	if got := text("ack list", ".ack-list .pending"); !strings.Contains(got, "Mia Member") {
+		t.Fatalf("pending acknowledgements: %q", got)
+	}
+
+	// Comment with a mention chosen from the completion list.
+	must("type mention", chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("comment-body"), "Thanks @mi")))
+	must("completion shows", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`.mention-list li[data-handle="mia"]`))))
+	shot(t, ctx, "discussion-01-completion")
+	// Pick it with the mouse (a raw key event from the test would also
+	// send the newline character that the page's keydown handler stops in
+	// a real browser).
+	must("accept completion", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.mention-list li[data-handle="mia"]`)),
+		chromedp.SendKeys(chromedp.ID("comment-body"), "can you confirm Friday?")))
+	body, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("comment-body")))
+	must("read comment box", err)
+	if body != "Thanks @mia can you confirm Friday?" {
+		t.Fatalf("after completion the comment reads %q", body)
+	}
+	submit("post comment", `#comment-form button[type=submit]`)
+	if got := text("mention link", ".comment a.mention"); got != "@mia" {
+		t.Fatalf("mention link text %q", got)
+	}
+
+	// React to the post and mark the comment as the decision.
+	submit("react", `.post-reactions button.reaction[title="Celebrate"]`)
+	if got := text("reaction", `.post-reactions button.reaction.mine`); !strings.Contains(got, "🎉") || !strings.Contains(got, "1") {
+		t.Fatalf("reaction button %q", got)
+	}
+	submit("mark decision", `.comment .comment-actions form[action$="/decision"] button`)
+	if got := text("decision badge", ".comment .badge.decision"); got != "Decision" {
+		t.Fatalf("decision badge %q", got)
+	}
+	shot(t, ctx, "discussion-02-owner")
+
+	// Mia: the request waits on her home page; she acknowledges and replies.
+	must("log out", chromedp.Do(ctx, chromedp.Navigate(base+"/")))
+	submit("logout", `form[action="/logout"] button`)
+	browserLogin(t, ctx, base, "mia@example.com")
+	if got := text("waiting", ".waiting"); !strings.Contains(got, "Launch plan") {
+		t.Fatalf("Mia's home page waiting list: %q", got)
+	}
+	must("open post as Mia", chromedp.Do(ctx, chromedp.Navigate(post)))
+	submit("acknowledge", `.ack-me button[type=submit]`)
+	if got := text("ack done", ".ack-list .done"); !strings.Contains(got, "Mia Member") {
+		t.Fatalf("acknowledged list: %q", got)
+	}
+	must("open reply", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".comment details.reply summary"))))
+	must("type reply", chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(".comment details.reply textarea"), "Confirmed: Friday it is.")))
+	submit("send reply", `.comment details.reply button[type=submit]`)
+	if got := text("reply", ".replies .comment .comment-body"); !strings.Contains(got, "Confirmed: Friday it is.") {
+		t.Fatalf("reply: %q", got)
+	}
+	shot(t, ctx, "discussion-03-member")
+
+	// The decision log links back into the discussion.
+	must("decision log", chromedp.Do(ctx, chromedp.Navigate(base+"/p/apollo/decisions")))
+	if got := text("log", ".decision-log"); !strings.Contains(got, "can you confirm Friday?") {
+		t.Fatalf("decision log: %q", got)
+	}
+	shot(t, ctx, "discussion-04-decisions")
+}
