@@ -254,3 +254,16 @@ func TestCommentsFeed(t *testing.T) {
 		t.Fatalf("comments feed items %+v", f.Items)
 	}
 }
+
+func TestWaitingOnOwnPage(t *testing.T) {
+	w := newDiscussionWorld(t, access.Internal)
+	if err := w.e.posts.RequestAcks(accessOf(w.ownerID), w.post.ID, []uint64{w.memberID}, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(t, w.member.get("/people/mia").Body, "section", "waiting"); len(got) != 1 || !strings.Contains(got[0], "Launch plan") {
+		t.Fatalf("Mia's own page: %q", got)
+	}
+	if got := texts(t, w.owner.get("/people/mia").Body, "section", "waiting"); len(got) != 0 {
+		t.Fatal("someone else's page shows their waiting list")
+	}
+}

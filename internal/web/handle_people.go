@@ -31,6 +31,14 @@ func (s *Server) personPage(c echo.Context) error {
 	}
 	p := s.page(c, u.Name)
 	p.Data["Person"] = u
+	if me := currentUser(c); me != nil && me.ID == u.ID {
+		// One's own page also lists what waits for one's acknowledgement.
+		waiting, err := s.posts.WaitingFor(a, u.ID)
+		if err != nil {
+			return err
+		}
+		p.Data["Waiting"] = waiting
+	}
 	p.Data["Entries"] = list
 	p.Data["Next"] = pg.Next
 	s.setFeeds(c, p, "/people/"+u.Handle+"/feed", u.Name, !a.LoggedIn())
