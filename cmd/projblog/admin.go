@@ -209,7 +209,7 @@ func cmdPost(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usagef("post needs a sub-command: add")
 	}
 	cfg := defaults()
-	fs := newFlagSet("post add", "post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] < body.md", stderr)
+	fs := newFlagSet("post add", "post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] [--health H] < body.md", stderr)
 	cfg.dataFlag(fs)
 	project := fs.String("project", "", "project `SLUG` (required)")
 	author := fs.String("author", "", "author's `EMAIL` (required)")
@@ -217,6 +217,7 @@ func cmdPost(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var tags strList
 	fs.Var(&tags, "tag", "a `TAG` (repeatable)")
 	draft := fs.Bool("draft", false, "save as a draft instead of publishing")
+	health := fs.String("health", "", "make it a status update: on_track, at_risk or off_track")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -243,7 +244,10 @@ func cmdPost(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--author: no user with e-mail %s", *author)
 	}
-	p, err := a.posts.CreatePost(u.Actor(), *project, posts.PostInput{Title: *title, Body: string(body), Tags: tags, Draft: *draft})
+	if !posts.Health(*health).Valid() {
+		return usagef("--health %q must be on_track, at_risk or off_track", *health)
+	}
+	p, err := a.posts.CreatePost(u.Actor(), *project, posts.PostInput{Title: *title, Body: string(body), Tags: tags, Draft: *draft, Health: posts.Health(*health)})
 	if err != nil {
 		return err
 	}

@@ -662,3 +662,18 @@ func TestRerender(t *testing.T) {
 	}
 	wantFail(t, runCLI(t, "", "rerender", "extra", "--data", dir), 2, "no arguments")
 }
+
+func TestPostAddStatusUpdate(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "", "user", "add", "ada@example.com", "--name", "Ada", "--data", dir)
+	mustRun(t, "", "project", "add", "apollo", "--name", "Apollo", "--owner", "ada@example.com", "--data", dir)
+	mustRun(t, "Behind on QA.\n", "post", "add", "--project", "apollo", "--author", "ada@example.com", "--title", "Week 45", "--health", "at_risk", "--data", dir)
+	wantFail(t, runCLI(t, "x\n", "post", "add", "--project", "apollo", "--author", "ada@example.com", "--title", "Bad", "--health", "sunny", "--data", dir), 2, "--health")
+	s := mustOpenDB(t, dir)
+	defer s.Close()
+	ada := s.userByEmail(t, "ada@example.com")
+	pv, err := s.posts.Project(ada.Actor(), "apollo")
+	if err != nil || pv.Health != posts.AtRisk {
+		t.Fatalf("project health %q, %v", pv.Health, err)
+	}
+}

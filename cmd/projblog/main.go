@@ -27,7 +27,7 @@ Usage:
   projblog user passwd EMAIL [--password-stdin]
   projblog user list
   projblog project add SLUG --name NAME --visibility public|internal|private --owner EMAIL
-  projblog post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] < body.md
+  projblog post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] [--health H] < body.md
   projblog rerender [--all]     render posts again after a Markdown renderer upgrade
   projblog version
 
