@@ -8,8 +8,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"projblog/internal/access"
+	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/users"
 )
@@ -281,4 +283,97 @@ func cmdRerender(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d posts rendered again\n", n)
 	return nil
+}
+
+// cmdDigest prints a person's digest for a week without sending it.
+func cmdDigest(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "preview" {
+		return usagef("digest needs a sub-command: preview")
+	}
+	cfg := defaults()
+	fs := newFlagSet("digest preview", "digest preview --user EMAIL [--week 2026-W48] [--html]", stderr)
+	cfg.dataFlag(fs)
+	email := fs.String("user", "", "whose digest (`EMAIL`, required)")
+	week := fs.String("week", "", "ISO `WEEK` of the window's start, e.g. 2026-W48 (default: the last complete window)")
+	asHTML := fs.Bool("html", false, "print the HTML part instead of the text part")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *email == "" {
+		return usagef("digest preview needs --user EMAIL and no other arguments")
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	a, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.users.ByEmail(*email)
+	if err != nil {
+		return fmt.Errorf("--user: no user with e-mail %s", *email)
+	}
+	st, err := a.notify.Settings(u.ID)
+	if err != nil {
+		return err
+	}
+	w := notify.WeeklyWindow(time.Now(), u.Location(), st.WeeklyDay, st.DigestHour)
+	if *week != "" {
+		if w, err = notify.WindowForLabel(*week, u.Location(), st.WeeklyDay, st.DigestHour); err != nil {
+			return err
+		}
+	}
+	d, err := a.notify.BuildDigest(u.ID, w)
+	if err != nil {
+		return err
+	}
+	if d.Empty() {
+		fmt.Fprintf(stdout, "The digest of %s for %s is empty: nothing would be sent.\n", u.Email, w.Label)
+		return nil
+	}
+	m, err := a.notify.ComposeDigest(d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "To: %s\nSubject: %s\n\n", m.To, m.Subject)
+	if *asHTML {
+		fmt.Fprintln(stdout, m.HTML)
+	} else {
+		fmt.Fprintln(stdout, m.Text)
+	}
+	return nil
+}
+
+// cmdNotify lists e-mail that is waiting or failed.
+func cmdNotify(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "failures" {
+		return usagef("notify needs a sub-command: failures")
+	}
+	cfg := defaults()
+	fs := newFlagSet("notify failures", "notify failures", stderr)
+	cfg.dataFlag(fs)
+	if _, err := parseArgs(fs, args[1:]); err != nil {
+		return err
+	}
+	a, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	items, err := a.notify.Outbox()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATE\tATTEMPTS\tTO\tSUBJECT\tLAST ERROR")
+	for _, it := range items {
+		state := "waiting"
+		if it.Failed {
+			state = "FAILED"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", state, it.Attempts, it.To, it.Subject, it.LastError)
+	}
+	return tw.Flush()
 }

@@ -677,3 +677,19 @@ func TestPostAddStatusUpdate(t *testing.T) {
 		t.Fatalf("project health %q, %v", pv.Health, err)
 	}
 }
+
+func TestDigestPreviewAndFailures(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "", "user", "add", "ada@example.com", "--name", "Ada", "--data", dir)
+	mustRun(t, "", "project", "add", "apollo", "--name", "Apollo", "--owner", "ada@example.com", "--data", dir)
+	r := mustRun(t, "", "digest", "preview", "--user", "ada@example.com", "--week", "2026-W01", "--data", dir)
+	if !strings.Contains(r.stdout, "empty") {
+		t.Fatalf("preview of an empty week: %s", r)
+	}
+	wantFail(t, runCLI(t, "", "digest", "preview", "--user", "ada@example.com", "--week", "2026-W99", "--data", dir), 1, "2026-W99")
+	wantFail(t, runCLI(t, "", "digest", "preview", "--data", dir), 2, "--user")
+	r = mustRun(t, "", "notify", "failures", "--data", dir)
+	if !strings.HasPrefix(r.stdout, "STATE") {
+		t.Fatalf("notify failures: %s", r)
+	}
+}

@@ -23,6 +23,8 @@ type Config struct {
 	DBTimeout  time.Duration
 	AdminEmail string // login of the first admin created on first start
 	LogFormat  string // "text" or "json"
+	SMTPURL    string // smtp://user:pass@host:port or smtps://...; "" sends no e-mail
+	MailFrom   string // sender address of notifications and digests
 }
 
 // defaults returns the configuration of `make run`.
@@ -60,6 +62,8 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (only behind a reverse proxy; env PROJBLOG_TRUST_PROXY=true)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", c.AdminEmail), "login `EMAIL` of the admin created on first start (env PROJBLOG_ADMIN_EMAIL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", c.LogFormat), "log `FORMAT`: text or json (env PROJBLOG_LOG_FORMAT)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", c.SMTPURL), "mail server `URL`: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (env PROJBLOG_SMTP_URL); without it no e-mail is sent and digests wait in the outbox")
+	fs.StringVar(&c.MailFrom, "mail-from", env("MAIL_FROM", c.MailFrom), "sender `ADDRESS` of e-mail (env PROJBLOG_MAIL_FROM; default projblog@<host of --base-url>)")
 }
 
 // Validate checks the configuration and fills the derived defaults.
@@ -83,6 +87,15 @@ func (c *Config) Validate() error {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("--time-zone %q is not a known IANA time zone", c.TimeZone))
+	}
+	if c.MailFrom == "" && err == nil {
+		c.MailFrom = "projblog@" + u.Hostname()
+	}
+	if c.SMTPURL != "" {
+		su, err := url.Parse(c.SMTPURL)
+		if err != nil || (su.Scheme != "smtp" && su.Scheme != "smtps") || su.Host == "" {
+			errs = append(errs, fmt.Errorf("--smtp-url must look like smtp://user:pass@host:587 or smtps://user:pass@host:465"))
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))

@@ -29,6 +29,8 @@ Usage:
   projblog project add SLUG --name NAME --visibility public|internal|private --owner EMAIL
   projblog post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] [--health H] < body.md
   projblog rerender [--all]     render posts again after a Markdown renderer upgrade
+  projblog digest preview --user EMAIL [--week 2026-W48] [--html]
+  projblog notify failures
   projblog version
 
 Every command takes --data DIR (default ./data, env PROJBLOG_DATA) and --help.
@@ -58,6 +60,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdPost(rest, stdin, stdout, stderr)
 	case "rerender":
 		err = cmdRerender(rest, stdout, stderr)
+	case "digest":
+		err = cmdDigest(rest, stdout, stderr)
+	case "notify":
+		err = cmdNotify(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "projblog", version)
 	case "help", "-h", "-help", "--help":

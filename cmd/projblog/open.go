@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/store"
 	"projblog/internal/users"
@@ -11,9 +12,10 @@ import (
 
 // app is the opened database and the services built on it.
 type app struct {
-	db    *store.DB
-	users *users.Service
-	posts *posts.Service
+	db     *store.DB
+	users  *users.Service
+	posts  *posts.Service
+	notify *notify.Service
 }
 
 // open opens the database in cfg.DataDir once and wires the domain
@@ -38,7 +40,19 @@ func open(cfg Config) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("posts: %w", err)
 	}
-	return &app{db: db, users: u, posts: p}, nil
+	var mailer notify.Mailer
+	if cfg.SMTPURL != "" {
+		if mailer, err = notify.NewSMTPMailer(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+	}
+	n, err := notify.New(db, p, u, notify.Options{BaseURL: cfg.BaseURL, Mailer: mailer, From: cfg.MailFrom})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return &app{db: db, users: u, posts: p, notify: n}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -55,6 +55,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		TrustProxy:      cfg.TrustProxy,
 		Logger:          log,
 		Version:         version,
+		Notify:          a.notify,
 	})
 	if err != nil {
 		return err
@@ -96,6 +97,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		defer close(scheduled)
 		checkOverdueEvery(ctx, time.Minute, a, log)
 	}()
+	notified := make(chan struct{})
+	go func() {
+		defer close(notified)
+		a.notify.Run(ctx, time.Minute, log) // weekly digests, then the outbox
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -109,6 +115,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	<-rerendered
 	<-scheduled
+	<-notified
 	log.Info("stopped")
 	return nil
 }

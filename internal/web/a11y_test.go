@@ -60,7 +60,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		"/", "/p/apollo", "/p/apollo/launch-plan", "/p/apollo/new", "/p/apollo/launch-plan/edit",
 		"/p/apollo/launch-plan/history", "/p/apollo/launch-plan/diff?from=1&to=2", "/p/apollo/launch-plan/revisions/1",
 		"/p/apollo/tags/launch", "/p/apollo/archive", "/p/apollo/settings", "/settings", "/admin/users", "/new",
-		"/no/such/page",
+		"/no/such/page", "/digest",
 	}
 	anonymous := []string{"/login", "/p/zephyr", "/p/zephyr/public-note"}
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"projblog/internal/feeds"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,6 +39,19 @@ func (s *Server) userSettingsPage(c echo.Context, prof users.Profile) *page {
 	}
 	p.Data["Zones"] = zones
 	p.Data["Languages"] = i18n.Languages
+	if err := s.notificationsData(c, p); err != nil {
+		s.log.Error("notification settings", "err", err)
+	}
+	weekdays := make([]string, 7)
+	for d := range weekdays {
+		weekdays[d] = i18n.WeekdayName(p.Lang, time.Weekday(d))
+	}
+	p.Data["Weekdays"] = weekdays
+	hours := make([]int, 24)
+	for h := range hours {
+		hours[h] = h
+	}
+	p.Data["Hours"] = hours
 	if u := currentUser(c); u != nil {
 		if tok, err := s.users.FeedToken(u.ID); err == nil {
 			p.Data["MyFeed"] = s.feedURL("/me/feed", feeds.Atom, tok)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/html"
 
 	"projblog/internal/access"
+	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/store"
 	"projblog/internal/users"
@@ -38,12 +39,13 @@ func (c *testClock) Add(d time.Duration) {
 // env is a running projblog on a real bbolt file behind the real echo
 // server, reached through httptest.
 type env struct {
-	t     testing.TB
-	db    *store.DB
-	users *users.Service
-	posts *posts.Service
-	srv   *httptest.Server
-	clock *testClock
+	t      testing.TB
+	db     *store.DB
+	users  *users.Service
+	posts  *posts.Service
+	srv    *httptest.Server
+	clock  *testClock
+	notify *notify.Service
 }
 
 const testPassword = "correct horse battery"
@@ -64,9 +66,13 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, users: u, posts: p, clock: clock}
+	n, err := notify.New(db, p, u, notify.Options{Now: clock.Now, BaseURL: "http://projblog.test", From: "projblog@projblog.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, users: u, posts: p, clock: clock, notify: n}
 	s, err := web.New(db, p, u, web.Options{
-		BaseURL: "http://projblog.test", Now: clock.Now, Version: "test",
+		BaseURL: "http://projblog.test", Now: clock.Now, Version: "test", Notify: n,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

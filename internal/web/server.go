@@ -4,14 +4,17 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/store"
 	"projblog/internal/users"
@@ -27,6 +30,9 @@ type Options struct {
 	Logger          *slog.Logger
 	Now             func() time.Time
 	Version         string
+	// Notify builds digests and keeps subscriptions; the digest and
+	// notification pages need it.
+	Notify *notify.Service
 }
 
 // Server is the web application. Build it with New; it is safe for
@@ -35,6 +41,7 @@ type Server struct {
 	db     *store.DB
 	posts  *posts.Service
 	users  *users.Service
+	notify *notify.Service
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
@@ -56,7 +63,10 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{db: db, posts: p, users: u, opts: opts, log: opts.Logger, now: opts.Now}
+	s := &Server{db: db, posts: p, users: u, notify: opts.Notify, opts: opts, log: opts.Logger, now: opts.Now}
+	if s.notify == nil {
+		return nil, errors.New("web.New: Options.Notify is required")
+	}
 	if bu, err := url.Parse(opts.BaseURL); err == nil && bu.Scheme == "https" {
 		s.secure = true
 	}
@@ -95,8 +105,10 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 		Skipper: func(c echo.Context) bool {
 			// Static files and the health check never change state and
 			// need no cookie.
+			// The one-click unsubscribe of RFC 8058 is POSTed by mail
+			// clients: its token is its authentication.
 			p := c.Request().URL.Path
-			return p == "/healthz" || len(p) > 8 && p[:8] == "/static/"
+			return p == "/healthz" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/unsubscribe/")
 		},
 	}))
 	s.echo = e
@@ -112,6 +124,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerAdminRoutes(e)
 	s.registerFeedRoutes(e)
 	s.registerDiscussionRoutes(e)
+	s.registerDigestRoutes(e)
 	return s, nil
 }
 

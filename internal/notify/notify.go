@@ -1,0 +1,97 @@
+// Package notify tells people about what happened, once, in the form they
+// chose: subscriptions and settings, the weekly digest (by e-mail, as a web
+// page and as a feed), the delivery outbox and SMTP delivery. It consumes
+// the posts package's data and the event log; it owns the buckets
+// "notify.*".
+//
+// This package is being built across sessions; see the issue "Notifications
+// and digests". What exists: subscriptions with defaults, per-person
+// settings, weekly digest windows, digest building, e-mail composition, a
+// durable outbox with retries, one-click unsubscribe.
+package notify
+
+import (
+	"time"
+
+	"projblog/internal/posts"
+	"projblog/internal/users"
+)
+
+// Mode is how a person hears about what they follow.
+type Mode string
+
+// The modes. A project's members follow it weekly until they choose.
+const (
+	Off       Mode = "off"
+	Immediate Mode = "immediate"
+	Daily     Mode = "daily"
+	Weekly    Mode = "weekly"
+)
+
+// Valid reports whether m is one of the modes.
+func (m Mode) Valid() bool { return m == Off || m == Immediate || m == Daily || m == Weekly }
+
+// Settings are a person's global notification preferences.
+type Settings struct {
+	DigestHour   int          `json:"digest_hour"`   // 0-23 local time (default 8)
+	WeeklyDay    time.Weekday `json:"weekly_day"`    // default Monday
+	FullText     bool         `json:"full_text"`     // digest shows whole posts instead of excerpts
+	MentionsOnly bool         `json:"mentions_only"` // only mentions and acknowledgement requests, no digests
+	EmailOff     bool         `json:"email_off"`     // unsubscribed from all e-mail (one-click)
+}
+
+// DefaultSettings is what a person has until they change something:
+// the weekly digest on Monday at 08:00 in their time zone.
+func DefaultSettings() Settings { return Settings{DigestHour: 8, WeeklyDay: time.Monday} }
+
+// Window is the period a digest covers: [Start, End), and its label.
+type Window struct {
+	Start, End time.Time
+	Label      string // ISO week of the window's start, e.g. "2026-W48"
+}
+
+// Digest is one person's digest for one window: the projects they follow
+// with something to say, those at risk, off track or overdue first, and
+// what waits for them.
+type Digest struct {
+	User     *users.User
+	Window   Window
+	Projects []ProjectDigest
+	Waiting  []*posts.Post // acknowledgement requests open for the person
+}
+
+// ProjectDigest is what happened in one project during the window.
+type ProjectDigest struct {
+	Project        *posts.ProjectView
+	Health         posts.Health // at the window's end: the current health for a window ending now
+	PreviousHealth posts.Health // at the window's start, when it changed during it
+	HealthChanged  bool
+	Overdue        bool
+	Posts          []DigestPost     // published in the window, newest first
+	Decisions      []posts.Decision // marked in the window, newest first
+}
+
+// DigestPost is a post in a digest.
+type DigestPost struct {
+	Post     *posts.Post
+	Author   *users.User
+	Mine     bool // the reader wrote it (the digest is a complete record)
+	Comments int
+}
+
+// Empty reports whether the digest has nothing to say (it is then not
+// sent).
+func (d *Digest) Empty() bool {
+	if d == nil {
+		return true
+	}
+	if len(d.Waiting) > 0 {
+		return false
+	}
+	for _, p := range d.Projects {
+		if len(p.Posts) > 0 || len(p.Decisions) > 0 || p.HealthChanged || p.Overdue {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,57 @@
+package notify
+
+import (
+	"errors"
+	"time"
+
+	"projblog/internal/posts"
+	"projblog/internal/store"
+	"projblog/internal/users"
+)
+
+// The buckets of this package. Each file that uses one documents its keys.
+var (
+	bSubs     = []byte("notify.subs")     // subscriptions.go
+	bSettings = []byte("notify.settings") // subscriptions.go
+	bOutbox   = []byte("notify.outbox")   // outbox.go: messages waiting or failed
+	bSent     = []byte("notify.sent")     // outbox.go: keys of messages sent (or enqueued) once
+	bMeta     = []byte("notify.meta")     // unsubscribe.go: the signing secret
+)
+
+// Options configure the service.
+type Options struct {
+	Now     func() time.Time // default time.Now
+	BaseURL string           // absolute links in messages, without a trailing slash
+	// Mailer sends e-mail; nil keeps messages in the outbox (a server
+	// without --smtp-url still builds digests for the web page).
+	Mailer Mailer
+	From   string // sender address of every message
+}
+
+// Service is the notification service. It is safe for concurrent use.
+type Service struct {
+	db    *store.DB
+	posts *posts.Service
+	users *users.Service
+	opts  Options
+}
+
+// New opens the service on db, creating its buckets.
+func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Service, error) {
+	if db == nil || p == nil || u == nil {
+		return nil, errors.New("notify.New: nil dependency")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	names := []string{}
+	for _, b := range [][]byte{bSubs, bSettings, bOutbox, bSent, bMeta} {
+		names = append(names, string(b))
+	}
+	if err := db.EnsureBuckets(names...); err != nil {
+		return nil, err
+	}
+	return &Service{db: db, posts: p, users: u, opts: opts}, nil
+}
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Round(0) }
