@@ -5,7 +5,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/projblog
 LISTEN   ?= localhost:8080
 DATA     ?= ./data
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 AXE_VERSION := 4.14.1
 AXE      := internal/web/testdata/axe.min.js
 FEEDNPM  := internal/feeds/testdata/npm

@@ -174,7 +174,8 @@ func (s *Service) Decisions(actor access.Actor, projectSlug, cursor string, limi
 			bound = cat(prefix, after)
 		}
 		cur := tx.Bucket(bDecisions).Cursor()
-		k, v := cur.Seek(bound)
+		var v []byte
+		k, _ := cur.Seek(bound)
 		if k == nil {
 			k, v = cur.Last()
 		} else {

@@ -86,7 +86,7 @@ func (s *Service) syncHealth(tx *bbolt.Tx, actor access.Actor, proj *projectRec,
 // lastUnder positions c on the last key that starts with prefix and
 // returns it, or nil when there is none.
 func lastUnder(c *bbolt.Cursor, prefix []byte) (k, v []byte) {
-	k, v = c.Seek(cat(prefix, maxTK))
+	k, _ = c.Seek(cat(prefix, maxTK))
 	if k == nil {
 		k, v = c.Last()
 	} else {

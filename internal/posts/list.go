@@ -77,7 +77,8 @@ func walkDesc(tx *bbolt.Tx, b []byte, prefix, after []byte, limit int, accept fu
 		bound = cat(prefix, after)
 	}
 	c := tx.Bucket(b).Cursor()
-	k, v := c.Seek(bound)
+	var v []byte
+	k, _ := c.Seek(bound)
 	if k == nil {
 		k, v = c.Last()
 	} else {
@@ -120,7 +121,8 @@ func walkDesc(tx *bbolt.Tx, b []byte, prefix, after []byte, limit int, accept fu
 func allDesc(tx *bbolt.Tx, b []byte, prefix []byte, keep func(v []byte) bool) ([]*Post, error) {
 	var out []*Post
 	c := tx.Bucket(b).Cursor()
-	k, v := c.Seek(cat(prefix, maxTK))
+	var v []byte
+	k, _ := c.Seek(cat(prefix, maxTK))
 	if k == nil {
 		k, v = c.Last()
 	} else {
@@ -295,7 +297,8 @@ func (s *Service) Months(actor access.Actor, projectSlug string) ([]MonthCount, 
 		}
 		prefix := store.Key(sc.proj.ID)
 		c := tx.Bucket(bMonthCounts).Cursor()
-		k, v := c.Seek(cat(prefix, []byte{0xff, 0xff, 0xff}))
+		var v []byte
+		k, _ := c.Seek(cat(prefix, []byte{0xff, 0xff, 0xff}))
 		if k == nil {
 			k, v = c.Last()
 		} else {

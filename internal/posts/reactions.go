@@ -101,8 +101,8 @@ func (s *Service) React(actor access.Actor, t Target, name string, on bool) erro
 		typ := "reaction.removed"
 		if on {
 			typ = "reaction.added"
-			seq, err := b.NextSequence()
-			if err != nil {
+			var seq uint64
+			if seq, err = b.NextSequence(); err != nil {
 				return apperr.Wrap(err, "reaction sequence")
 			}
 			err = b.Put(key, store.Key(seq))

@@ -48,7 +48,8 @@ func (s *Service) Revisions(actor access.Actor, postID uint64) ([]Revision, erro
 		}
 		prefix := store.Key(postID)
 		c := tx.Bucket(bRevisions).Cursor()
-		k, v := c.Seek(cat(prefix, maxTK[:8]))
+		var v []byte
+		k, _ := c.Seek(cat(prefix, maxTK[:8]))
 		if k == nil {
 			k, v = c.Last()
 		} else {

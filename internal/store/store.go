@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"projblog/internal/apperr"
 )
@@ -70,7 +71,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	path := filepath.Join(dir, FileName)
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, &apperr.Error{Code: apperr.Unavailable,
 				Message: fmt.Sprintf("database %s is in use by another process (is projblog serve running?); stop it or use another --data directory", path), Err: err}
 		}
