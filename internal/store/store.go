@@ -45,6 +45,9 @@ type Options struct {
 	// Timeout is how long Open waits for the file lock held by another
 	// process before it gives up with an Unavailable error. Zero means 1s.
 	Timeout time.Duration
+	// NoSync skips the fsync of each commit: for bulk loading (a seed, a
+	// benchmark's setup) only, since a crash may lose the last commits.
+	NoSync bool
 }
 
 // DB is the open database. It is safe for concurrent use.
@@ -77,6 +80,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		}
 		return nil, apperr.Wrap(err, "open database %s", path)
 	}
+	b.NoSync = opts.NoSync
 	db := &DB{bolt: b, path: path}
 	if err := db.init(); err != nil {
 		b.Close()
