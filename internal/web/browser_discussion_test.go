@@ -63,6 +63,7 @@ func TestBrowserDiscussion(t *testing.T) {
 
 	// Ask Mia to acknowledge.
 	must("open ack form", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".ack-request summary")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=ack_user]`)),
 		chromedp.Click(chromedp.CSS(`input[name=ack_user]`))))
 	submit("request ack", `.ack-request button[type=submit]`)
 	if got := text("ack list", ".ack-list .pending"); !strings.Contains(got, "Mia Member") {
@@ -111,7 +112,9 @@ func TestBrowserDiscussion(t *testing.T) {
 	if got := text("ack done", ".ack-list .done"); !strings.Contains(got, "Mia Member") {
 		t.Fatalf("acknowledged list: %q", got)
 	}
-	must("open reply", chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".comment details.reply summary"))))
+	must("open reply", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".comment details.reply summary")),
+		chromedp.Click(chromedp.CSS(".comment details.reply summary")),
+		chromedp.WaitVisible(chromedp.CSS(".comment details.reply textarea"))))
 	must("type reply", chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(".comment details.reply textarea"), "Confirmed: Friday it is.")))
 	submit("send reply", `.comment details.reply button[type=submit]`)
 	if got := text("reply", ".replies .comment .comment-body"); !strings.Contains(got, "Confirmed: Friday it is.") {

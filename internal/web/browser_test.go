@@ -54,7 +54,7 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute) // generous: CI machines are shared
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	return ctx
 }
