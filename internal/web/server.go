@@ -125,6 +125,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerFeedRoutes(e)
 	s.registerDiscussionRoutes(e)
 	s.registerDigestRoutes(e)
+	s.registerAPIRoutes(e)
 	return s, nil
 }
 
