@@ -29,6 +29,9 @@ Usage:
   projblog project add SLUG --name NAME --visibility public|internal|private --owner EMAIL
   projblog post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] [--health H] < body.md
   projblog rerender [--all]     render posts again after a Markdown renderer upgrade
+  projblog backup FILE          a consistent copy, also while serve runs
+  projblog restore FILE         check a backup, then put it in place (server stopped)
+  projblog export DIR           every project as Markdown files with front matter
   projblog digest preview --user EMAIL [--week 2026-W48] [--html]
   projblog notify failures
   projblog version
@@ -60,6 +63,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdPost(rest, stdin, stdout, stderr)
 	case "rerender":
 		err = cmdRerender(rest, stdout, stderr)
+	case "backup":
+		err = cmdBackup(rest, stdout, stderr)
+	case "restore":
+		err = cmdRestore(rest, stdout, stderr)
+	case "export":
+		err = cmdExport(rest, stdout, stderr)
 	case "digest":
 		err = cmdDigest(rest, stdout, stderr)
 	case "notify":

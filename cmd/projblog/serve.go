@@ -64,6 +64,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	stopControl, err := serveControl(ctx, cfg.DataDir, a.db, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopControl()
 	// The first admin is created only once nothing else can fail before
 	// its password is printed: a password created on a start that then
 	// failed (port taken, bad theme) would never be shown again.

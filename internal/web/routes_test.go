@@ -175,6 +175,8 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/digest.atom", "/digest.atom", "anonymous", 404, ""},
 		{"/unsubscribe/:token", "/unsubscribe/nope", "anonymous", 404, ""},
 		{"/admin/outbox", "/admin/outbox", "admin", 200, ""},
+		{"/admin/backup", "/admin/backup", "member", 404, ""},
+		{"/admin/backup", "/admin/backup", "admin", 200, ""},
 		{"/p/:project/people.json", "/p/apollo/people.json?q=a", "member", 200, ""},
 		{"/feeds.opml", "/feeds.opml", "anonymous", 401, ""},
 	}
