@@ -17,9 +17,11 @@ import (
 // happened in every project they follow and may read:
 //
 //   - the projects: every followed project (Following), whatever the mode:
-//     Weekly, and for now also Daily and Immediate, since daily digests
-//     and immediate notices are not built yet and their followers would
-//     otherwise hear nothing. Archived projects are left out (nothing
+//     Weekly; Immediate too, since the immediate notices (notices.go) tell
+//     only of new posts, as they come, and the digest stays the complete
+//     record of the week; and for now Daily, since daily digests are not
+//     built yet and their followers would otherwise hear nothing. Archived
+//     projects are left out (nothing
 //     happens there), and so is every project the person may not read
 //     now, even one they chose to follow earlier;
 //   - posts published in the window (pinned ones included), newest first,

@@ -25,7 +25,8 @@ import (
 //
 // A digest e-mail is rendered from the theme's mail/digest.txt
 // (text/template) and mail/digest.html (html/template), both given a
-// digestMail, whose methods (T, N, Date, DateTime, Heading, Indent) are
+// digestMail, whose methods (T, N, Date, DateTime, Heading, Indent, from
+// mailText, which the notices' templates share: see notice_mail.go) are
 // the templates' vocabulary: every word comes from the i18n catalogue
 // ("mail.digest.*" keys) in the reader's language (users.User.Language,
 // English when unset), every time is shown in the reader's time zone. The
@@ -43,25 +44,41 @@ import (
 var (
 	digestTextTmpl *texttemplate.Template
 	digestHTMLTmpl *htmltemplate.Template
+	noticeTextTmpl *texttemplate.Template
+	noticeHTMLTmpl *htmltemplate.Template
 )
 
 func init() {
+	digestTextTmpl, digestHTMLTmpl = parseMailTemplates("digest")
+	noticeTextTmpl, noticeHTMLTmpl = parseMailTemplates("notice")
+}
+
+// parseMailTemplates parses the default theme's mail/NAME.txt and
+// mail/NAME.html, panicking when one is missing or broken.
+func parseMailTemplates(name string) (*texttemplate.Template, *htmltemplate.Template) {
 	theme := themes.Default()
-	txt, err := fs.ReadFile(theme, "mail/digest.txt")
+	txt, err := fs.ReadFile(theme, "mail/"+name+".txt")
 	if err != nil {
 		panic("notify: theme: " + err.Error())
 	}
-	digestTextTmpl = texttemplate.Must(texttemplate.New("digest.txt").Parse(string(txt)))
-	h, err := fs.ReadFile(theme, "mail/digest.html")
+	h, err := fs.ReadFile(theme, "mail/"+name+".html")
 	if err != nil {
 		panic("notify: theme: " + err.Error())
 	}
-	digestHTMLTmpl = htmltemplate.Must(htmltemplate.New("digest.html").Parse(string(h)))
+	return texttemplate.Must(texttemplate.New(name + ".txt").Parse(string(txt))),
+		htmltemplate.Must(htmltemplate.New(name + ".html").Parse(string(h)))
+}
+
+// mailText is the vocabulary that every mail template shares: the
+// reader's language and time zone, and the helpers for the text part.
+type mailText struct {
+	Lang string
+	loc  *time.Location
 }
 
 // digestMail is what the digest templates receive.
 type digestMail struct {
-	Lang      string
+	mailText
 	Subject   string
 	Name      string // the reader's display name
 	Label     string // "2026-W48"
@@ -72,8 +89,6 @@ type digestMail struct {
 	Projects  []*mailProject
 
 	DigestURL, SettingsURL, UnsubscribeURL string
-
-	loc *time.Location
 }
 
 type mailProject struct {
@@ -110,16 +125,16 @@ type mailWaiting struct {
 }
 
 // T translates key into the reader's language.
-func (v *digestMail) T(key string, args ...any) string { return i18n.T(v.Lang, key, args...) }
+func (v *mailText) T(key string, args ...any) string { return i18n.T(v.Lang, key, args...) }
 
 // N is the plural form of key for n.
-func (v *digestMail) N(key string, n int) string { return i18n.N(v.Lang, key, n) }
+func (v *mailText) N(key string, n int) string { return i18n.N(v.Lang, key, n) }
 
 // Date shows t's date in the reader's language and time zone.
-func (v *digestMail) Date(t time.Time) string { return i18n.Date(v.Lang, t, v.loc) }
+func (v *mailText) Date(t time.Time) string { return i18n.Date(v.Lang, t, v.loc) }
 
 // DateTime shows t's date and time in the reader's language and time zone.
-func (v *digestMail) DateTime(t time.Time) string { return i18n.DateTime(v.Lang, t, v.loc) }
+func (v *mailText) DateTime(t time.Time) string { return i18n.DateTime(v.Lang, t, v.loc) }
 
 // HealthLabel names a health value ("At risk").
 func (v *digestMail) HealthLabel(h string) string {
@@ -139,13 +154,13 @@ type healthBadge struct {
 func (v *digestMail) Badge(h string) healthBadge { return healthBadge{v, h} }
 
 // Heading underlines s for the text part.
-func (v *digestMail) Heading(s string, c string) string {
+func (v *mailText) Heading(s string, c string) string {
 	return s + "\n" + strings.Repeat(c, utf8.RuneCountInString(s))
 }
 
 // Indent wraps s at 72 columns, every line indented by n spaces, for the
 // text part.
-func (v *digestMail) Indent(n int, s string) string {
+func (v *mailText) Indent(n int, s string) string {
 	pad := strings.Repeat(" ", n)
 	var b strings.Builder
 	for i, para := range strings.Split(strings.TrimSpace(s), "\n") {
@@ -172,7 +187,7 @@ func (v *digestMail) Indent(n int, s string) string {
 
 // Block indents every line of s by n spaces without wrapping (Markdown
 // source, whose line breaks matter), for the text part.
-func (v *digestMail) Block(n int, s string) string {
+func (v *mailText) Block(n int, s string) string {
 	pad := strings.Repeat(" ", n)
 	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")), "\n")
 	for i, l := range lines {
@@ -217,8 +232,9 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 	}
 	label := d.Window.Label
 	v := &digestMail{
-		Lang: lang, Name: u.Name, Label: label, From: d.Window.Start, To: d.Window.End,
-		FullText: st.FullText, loc: u.Location(),
+		mailText: mailText{Lang: lang, loc: u.Location()},
+		Name:     u.Name, Label: label, From: d.Window.Start, To: d.Window.End,
+		FullText:       st.FullText,
 		DigestURL:      base + "/digest",
 		SettingsURL:    base + "/settings#notify-h",
 		UnsubscribeURL: base + "/unsubscribe/" + unsub,

@@ -99,7 +99,8 @@ func (e *mailEnv) open() {
 	if e.users, err = users.New(db, users.Options{Now: e.clock.Now, BcryptCost: bcrypt.MinCost}); err != nil {
 		e.t.Fatal(err)
 	}
-	if e.posts, err = posts.New(db, posts.Options{Now: e.clock.Now}); err != nil {
+	// @mentions resolve as cmd/projblog wires them.
+	if e.posts, err = posts.New(db, posts.Options{Now: e.clock.Now, Mentions: e.users.ResolveHandles}); err != nil {
 		e.t.Fatal(err)
 	}
 	if e.n, err = notify.New(db, e.posts, e.users, notify.Options{Now: e.clock.Now, BaseURL: mailBaseURL,

@@ -6,7 +6,8 @@
 //
 // This package is being built across sessions; see the issue "Notifications
 // and digests". What exists: subscriptions with defaults, per-person
-// settings, weekly digest windows, digest building, e-mail composition, a
+// settings (quiet hours included), weekly digest windows, digest building,
+// immediate notices bundled per person (notices.go), e-mail composition, a
 // durable outbox with retries, one-click unsubscribe.
 package notify
 
@@ -38,10 +39,36 @@ type Settings struct {
 	FullText     bool         `json:"full_text"`     // digest shows whole posts instead of excerpts
 	MentionsOnly bool         `json:"mentions_only"` // only mentions and acknowledgement requests, no digests
 	EmailOff     bool         `json:"email_off"`     // unsubscribed from all e-mail (one-click)
+	// QuietStart and QuietEnd are hours 0-23 on the person's wall clock:
+	// no immediate notice is sent from QuietStart:00 until QuietEnd:00
+	// (they wait and go out, bundled, when the quiet hours end). Equal
+	// hours mean no quiet hours; the range may wrap midnight (22 to 7).
+	// Digests are not held back: they come at the hour the person chose.
+	QuietStart int `json:"quiet_start"`
+	QuietEnd   int `json:"quiet_end"`
+}
+
+// QuietAt reports whether t falls in the quiet hours of st on the wall
+// clock of loc (nil: UTC): QuietStart <= hour < QuietEnd, or, for a range
+// that wraps midnight, hour >= QuietStart or hour < QuietEnd. Equal
+// hours (the default) are never quiet.
+func (st Settings) QuietAt(t time.Time, loc *time.Location) bool {
+	if st.QuietStart == st.QuietEnd {
+		return false
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	h := t.In(loc).Hour()
+	if st.QuietStart < st.QuietEnd {
+		return h >= st.QuietStart && h < st.QuietEnd
+	}
+	return h >= st.QuietStart || h < st.QuietEnd
 }
 
 // DefaultSettings is what a person has until they change something:
-// the weekly digest on Monday at 08:00 in their time zone.
+// the weekly digest on Monday at 08:00 in their time zone, no quiet
+// hours.
 func DefaultSettings() Settings { return Settings{DigestHour: 8, WeeklyDay: time.Monday} }
 
 // Window is the period a digest covers: [Start, End), and its label.

@@ -131,41 +131,63 @@ const maxKeyLen = 512
 // concurrent callers. It returns apperr.Invalid for an empty or overlong
 // key or a message without a recipient. Safe for concurrent use.
 func (s *Service) Enqueue(key string, m *Message) (bool, error) {
-	if key == "" || len(key) > maxKeyLen {
-		return false, apperr.New(apperr.Invalid, "A message key must have 1 to %d bytes.", maxKeyLen)
+	if err := checkEnqueue(key, m); err != nil {
+		return false, err
 	}
-	if m == nil || m.To == "" {
-		return false, apperr.New(apperr.Invalid, "The message %s has no recipient.", key)
-	}
-	now := s.now()
 	added := false
 	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
-		sent := tx.Bucket(bSent)
-		if sent.Get([]byte(key)) != nil {
-			return nil
-		}
-		items, due, err := outboxBuckets(tx)
-		if err != nil {
-			return err
-		}
-		id, err := items.NextSequence()
-		if err != nil {
-			return err
-		}
-		rec := &outboxRec{ID: id, Key: key, Message: *m, NextAt: now, CreatedAt: now}
-		if err := putRec(items, rec); err != nil {
-			return err
-		}
-		if err := due.Put(store.TimeKey(rec.NextAt, id), nil); err != nil {
-			return err
-		}
-		added = true
-		return putSentRec(sent, key, sentRec{State: keyQueued, ID: id, At: now})
+		var err error
+		added, err = s.enqueueTx(tx, key, m)
+		return err
 	})
 	if err != nil {
 		return false, apperr.Wrap(err, "enqueue message %s", key)
 	}
 	return added, nil
+}
+
+func checkEnqueue(key string, m *Message) error {
+	if key == "" || len(key) > maxKeyLen {
+		return apperr.New(apperr.Invalid, "A message key must have 1 to %d bytes.", maxKeyLen)
+	}
+	if m == nil || m.To == "" {
+		return apperr.New(apperr.Invalid, "The message %s has no recipient.", key)
+	}
+	return nil
+}
+
+// enqueueTx is Enqueue inside tx, for callers that must enqueue together
+// with another write (FlushNotices deletes the notices it sends in the
+// same transaction). It reports whether the message was added (false: the
+// key was taken already).
+func (s *Service) enqueueTx(tx *bbolt.Tx, key string, m *Message) (bool, error) {
+	if err := checkEnqueue(key, m); err != nil {
+		return false, err
+	}
+	now := s.now()
+	sent := tx.Bucket(bSent)
+	if sent.Get([]byte(key)) != nil {
+		return false, nil
+	}
+	items, due, err := outboxBuckets(tx)
+	if err != nil {
+		return false, err
+	}
+	id, err := items.NextSequence()
+	if err != nil {
+		return false, err
+	}
+	rec := &outboxRec{ID: id, Key: key, Message: *m, NextAt: now, CreatedAt: now}
+	if err := putRec(items, rec); err != nil {
+		return false, err
+	}
+	if err := due.Put(store.TimeKey(rec.NextAt, id), nil); err != nil {
+		return false, err
+	}
+	if err := putSentRec(sent, key, sentRec{State: keyQueued, ID: id, At: now}); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Enqueued reports whether key was ever enqueued (or recorded as having

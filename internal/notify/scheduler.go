@@ -13,8 +13,8 @@ import (
 	"projblog/internal/users"
 )
 
-// The scheduler: Run calls RunDigests and then DeliverDue every minute
-// (serve's choice) until the server stops.
+// The scheduler: Run calls RunDigests, ConsumeEvents, FlushNotices and
+// then DeliverDue every minute (serve's choice) until the server stops.
 //
 // A person's weekly digest is due once their window has ended: at their
 // weekly day and digest hour on their own wall clock (WeeklyWindow), so a
@@ -124,10 +124,12 @@ func (s *Service) enqueueDigest(userID uint64, w Window, key string) (bool, erro
 	return s.Enqueue(key, m)
 }
 
-// Run calls RunDigests and then DeliverDue at once and then every every
-// (a minute when it is not positive), until ctx ends. It logs what it
-// enqueued and sent, the failed sends, and every error, on log (nil: nothing is
-// logged); an error never stops the loop, since the next round retries.
+// Run calls RunDigests, ConsumeEvents, FlushNotices and then DeliverDue
+// at once and then every every (a minute when it is not positive), until
+// ctx ends. It logs what it enqueued and sent, the failed sends, and
+// every error, on log (nil: nothing is logged); an error never stops the
+// loop, since the next round retries. Notices are read and flushed before
+// delivery, so a bundle that became due goes out in the same round.
 func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		every = time.Minute
@@ -154,6 +156,16 @@ func (s *Service) round(ctx context.Context, log *slog.Logger) {
 	}
 	if err != nil && ctx.Err() == nil {
 		log.Error("notify: building digests", "err", err)
+	}
+	if n, err := s.ConsumeEvents(ctx); err != nil && ctx.Err() == nil {
+		log.Error("notify: reading events for notices", "err", err, "notices_added", n)
+	}
+	n, err = s.FlushNotices(ctx)
+	if n > 0 {
+		log.Info("notify: notices enqueued", "count", n)
+	}
+	if err != nil && ctx.Err() == nil {
+		log.Error("notify: bundling notices", "err", err)
 	}
 	sent, failed, err := s.DeliverDue(ctx)
 	if sent > 0 {

@@ -208,7 +208,8 @@ func TestRunDigestsEndToEnd(t *testing.T) {
 	}
 }
 
-// TestRun: the loop enqueues and delivers on its own, then stops with its
+// TestRun: the loop enqueues and delivers on its own (two digests and
+// the notice of Bruno's acknowledgement request), then stops with its
 // context.
 func TestRun(t *testing.T) {
 	sink := startSink(t)
@@ -228,7 +229,7 @@ func TestRun(t *testing.T) {
 		close(done)
 	}()
 	deadline := time.After(10 * time.Second)
-	for len(sink.messages()) < 2 {
+	for len(sink.messages()) < 3 {
 		select {
 		case <-sink.arrived:
 		case <-deadline:
@@ -242,11 +243,23 @@ func TestRun(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not stop with its context")
 	}
-	if n := len(sink.messages()); n != 2 {
-		t.Errorf("%d messages, want 2", n)
+	if n := len(sink.messages()); n != 3 {
+		t.Errorf("%d messages, want 3", n)
+	}
+	var notices int
+	for _, m := range sink.messages() {
+		if pm := parseMail(t, m.Data); strings.HasPrefix(pm.Header.Get("Message-Id"), "<notice.") {
+			notices++
+			if want := "Alice Martin vous demande de confirmer la lecture de «\u00a0Launch moved to March\u00a0»"; pm.Subject != want || m.To[0] != "bruno@example.com" {
+				t.Errorf("notice to %v: %q, want %q to Bruno", m.To, pm.Subject, want)
+			}
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d notices, want 1", notices)
 	}
 	out := logs.String()
-	if !strings.Contains(out, "digests enqueued") || !strings.Contains(out, "messages sent") {
+	if !strings.Contains(out, "digests enqueued") || !strings.Contains(out, "notices enqueued") || !strings.Contains(out, "messages sent") {
 		t.Errorf("log:\n%s", out)
 	}
 }

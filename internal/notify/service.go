@@ -15,7 +15,8 @@ var (
 	bSettings = []byte("notify.settings") // subscriptions.go
 	bOutbox   = []byte("notify.outbox")   // outbox.go: messages waiting or failed
 	bSent     = []byte("notify.sent")     // outbox.go: keys of messages sent (or enqueued) once
-	bMeta     = []byte("notify.meta")     // unsubscribe.go: the signing secret
+	bMeta     = []byte("notify.meta")     // unsubscribe.go: the signing secret; notices.go: the notices' mark
+	bPending  = []byte("notify.pending")  // notices.go: immediate notices waiting to be bundled
 )
 
 // Options configure the service.
@@ -36,7 +37,10 @@ type Service struct {
 	opts  Options
 }
 
-// New opens the service on db, creating its buckets.
+// New opens the service on db, creating its buckets. On a database where
+// immediate notices never ran, it starts their consumer at the head of
+// the event log (see notices.go): notices tell of what happens from then
+// on, not of the whole history.
 func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Service, error) {
 	if db == nil || p == nil || u == nil {
 		return nil, errors.New("notify.New: nil dependency")
@@ -45,13 +49,17 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Servi
 		opts.Now = time.Now
 	}
 	names := []string{}
-	for _, b := range [][]byte{bSubs, bSettings, bOutbox, bSent, bMeta} {
+	for _, b := range [][]byte{bSubs, bSettings, bOutbox, bSent, bMeta, bPending} {
 		names = append(names, string(b))
 	}
 	if err := db.EnsureBuckets(names...); err != nil {
 		return nil, err
 	}
-	return &Service{db: db, posts: p, users: u, opts: opts}, nil
+	s := &Service{db: db, posts: p, users: u, opts: opts}
+	if err := s.startNotices(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Round(0) }

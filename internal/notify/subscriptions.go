@@ -264,6 +264,12 @@ func validateSettings(st Settings) error {
 	if st.WeeklyDay < time.Sunday || st.WeeklyDay > time.Saturday {
 		return apperr.FieldErr("weekly_day", "Please choose the day of the weekly digest.")
 	}
+	if st.QuietStart < 0 || st.QuietStart > 23 {
+		return apperr.FieldErr("quiet_start", "Quiet hours must start at an hour between 0 and 23.")
+	}
+	if st.QuietEnd < 0 || st.QuietEnd > 23 {
+		return apperr.FieldErr("quiet_end", "Quiet hours must end at an hour between 0 and 23.")
+	}
 	return nil
 }
 
@@ -271,7 +277,9 @@ func validateSettings(st Settings) error {
 // fields (EmailOff included: the settings form shows it). The time zone
 // is not here: it is the user's own (users.User.TimeZone). Errors:
 // Unauthorized for user 0; Invalid with Field "digest_hour" (outside
-// 0–23) or "weekly_day" (outside 0–6). Saving what is stored is a no-op.
+// 0–23), "weekly_day" (outside 0–6), "quiet_start" or "quiet_end"
+// (outside 0–23; equal hours mean no quiet hours). Saving what is stored
+// is a no-op.
 // Event: notify.settings_saved.
 func (s *Service) SaveSettings(userID uint64, st Settings) error {
 	if userID == 0 {

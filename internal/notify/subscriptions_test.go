@@ -321,6 +321,10 @@ func TestSettings(t *testing.T) {
 			{"Hour24", notify.Settings{DigestHour: 24, WeeklyDay: time.Monday}, "digest_hour"},
 			{"DayNegative", notify.Settings{DigestHour: 8, WeeklyDay: -1}, "weekly_day"},
 			{"Day7", notify.Settings{DigestHour: 8, WeeklyDay: 7}, "weekly_day"},
+			{"QuietStartNegative", notify.Settings{DigestHour: 8, WeeklyDay: time.Monday, QuietStart: -1, QuietEnd: 7}, "quiet_start"},
+			{"QuietStart24", notify.Settings{DigestHour: 8, WeeklyDay: time.Monday, QuietStart: 24, QuietEnd: 7}, "quiet_start"},
+			{"QuietEndNegative", notify.Settings{DigestHour: 8, WeeklyDay: time.Monday, QuietStart: 22, QuietEnd: -1}, "quiet_end"},
+			{"QuietEnd24", notify.Settings{DigestHour: 8, WeeklyDay: time.Monday, QuietStart: 22, QuietEnd: 24}, "quiet_end"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				before, _ := e.n.Settings(u.ID)

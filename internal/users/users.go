@@ -13,6 +13,8 @@
 //	sessions           sha256(token) -> session as JSON
 //	users.feed_tokens  sha256(feed token) -> ID; one entry per user
 //	users.meta         "feed_secret" -> 32 random bytes
+//	users.api_tokens   sha256(API token) -> token record; see apitoken.go
+//	users.api_tokens_by_user  user ID + token ID -> sha256(API token)
 //
 // (The buckets added later are named "users.*", like the posts package's.)
 //
@@ -267,7 +269,7 @@ func New(db *store.DB, opts Options) (*Service, error) {
 		opts.SessionTTL = DefaultSessionTTL
 	}
 	if err := db.EnsureBuckets(bucketUsers, bucketUsersByEmail, bucketUsersByHandle, bucketSessions,
-		bucketFeedTokens, bucketMeta); err != nil {
+		bucketFeedTokens, bucketMeta, bucketAPITokens, bucketAPITokensByUser); err != nil {
 		return nil, err
 	}
 	if err := ensureFeedSecret(db); err != nil {

@@ -36,11 +36,19 @@ func TestDigestPage(t *testing.T) {
 	if strings.Contains(c.get("/digest").Body, "Apollo news") {
 		t.Fatal("an unfollowed project is still in the digest")
 	}
-	if res := c.post("/settings/notifications", url.Values{"weekly_day": {"5"}, "digest_hour": {"7"}}); res.Status != http.StatusSeeOther {
+	if res := c.post("/settings/notifications", url.Values{"weekly_day": {"5"}, "digest_hour": {"7"}, "quiet_start": {"22"}, "quiet_end": {"7"}}); res.Status != http.StatusSeeOther {
 		t.Fatalf("save notification settings: %d", res.Status)
 	}
-	if st, _ := e.notify.Settings(mgr.ID); st.WeeklyDay != time.Friday || st.DigestHour != 7 {
+	if st, _ := e.notify.Settings(mgr.ID); st.WeeklyDay != time.Friday || st.DigestHour != 7 || st.QuietStart != 22 || st.QuietEnd != 7 {
 		t.Fatalf("settings %+v", st)
+	}
+	if res := c.post("/settings/follow", url.Values{"mode_apollo": {"immediate"}}); res.Status != http.StatusSeeOther {
+		t.Fatalf("follow immediately: %d", res.Status)
+	}
+	if p, _ := e.posts.Project(mgr.Actor(), "apollo"); p != nil {
+		if m, _ := e.notify.ProjectMode(mgr.ID, p.ID); m != "immediate" {
+			t.Fatalf("mode %q", m)
+		}
 	}
 	if res := c.get("/digest?week=2026-W99"); res.Status != http.StatusUnprocessableEntity {
 		t.Errorf("bad week label: %d", res.Status)

@@ -198,7 +198,7 @@ func (s *Server) notificationsData(c echo.Context, p *page) error {
 	}
 	p.Data["Notify"] = st
 	p.Data["Follow"] = rows
-	p.Data["Modes"] = []notify.Mode{notify.Weekly, notify.Off}
+	p.Data["Modes"] = []notify.Mode{notify.Immediate, notify.Weekly, notify.Off}
 	return nil
 }
 
@@ -206,8 +206,10 @@ func (s *Server) saveNotifications(c echo.Context) error {
 	u := currentUser(c)
 	hour, _ := strconv.Atoi(c.FormValue("digest_hour"))
 	day, _ := strconv.Atoi(c.FormValue("weekly_day"))
+	qs, _ := strconv.Atoi(c.FormValue("quiet_start"))
+	qe, _ := strconv.Atoi(c.FormValue("quiet_end"))
 	st := notify.Settings{
-		DigestHour: hour, WeeklyDay: time.Weekday(day),
+		DigestHour: hour, WeeklyDay: time.Weekday(day), QuietStart: qs, QuietEnd: qe,
 		FullText:     c.FormValue("full_text") == "1",
 		MentionsOnly: c.FormValue("mentions_only") == "1",
 		EmailOff:     c.FormValue("email_off") == "1",
