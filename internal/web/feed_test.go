@@ -345,3 +345,16 @@ func TestFeedAuthorEmailOnlyWithConsent(t *testing.T) {
 		t.Fatalf("authors %+v", a)
 	}
 }
+
+func TestFeedHealthCategory(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("olive@example.com", "Olive Owner", false)
+	e.project(owner, "apollo", access.Public)
+	if _, err := e.posts.CreatePost(owner.Actor(), "apollo", posts.PostInput{Title: "Week 48", Body: "Late.", Tags: []string{"status"}, Health: posts.AtRisk}); err != nil {
+		t.Fatal(err)
+	}
+	f := parseFeed(t, e.client().get("/p/apollo/feed.atom").Body)
+	if got := strings.Join(f.Items[0].Categories, ","); got != "status,health:at_risk" {
+		t.Fatalf("categories %q", got)
+	}
+}

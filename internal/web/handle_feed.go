@@ -202,7 +202,7 @@ func (s *Server) feedEntries(a access.Actor, list []*posts.Post) ([]feeds.Entry,
 			AuthorEmail: authorEmail(en.Author),
 			Published:   p.PublishedAt,
 			Updated:     updated,
-			Categories:  append([]string(nil), p.Tags...),
+			Categories:  categories(p),
 			ContentHTML: markdown.StripAnchors(p.HTML),
 			Summary:     p.Summary,
 		})
@@ -473,4 +473,14 @@ func (s *Server) commentsFeed(format feeds.Format) echo.HandlerFunc {
 		sort.SliceStable(spec.entries, func(i, j int) bool { return spec.entries[i].Published.After(spec.entries[j].Published) })
 		return spec, nil
 	})
+}
+
+// categories are a post's tags, and for a status update its health as
+// "health:at_risk", so a feed reader can filter on it.
+func categories(p *posts.Post) []string {
+	out := append([]string(nil), p.Tags...)
+	if p.Health != "" {
+		out = append(out, "health:"+string(p.Health))
+	}
+	return out
 }
