@@ -29,6 +29,9 @@ Usage:
   projblog project add SLUG --name NAME --visibility public|internal|private --owner EMAIL
   projblog post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] [--health H] < body.md
   projblog rerender [--all]     render posts again after a Markdown renderer upgrade
+  projblog token add EMAIL --scope read|write [--name NAME]   a personal API token, printed once
+  projblog token list EMAIL
+  projblog token revoke EMAIL ID
   projblog backup FILE          a consistent copy, also while serve runs
   projblog restore FILE         check a backup, then put it in place (server stopped)
   projblog export DIR           every project as Markdown files with front matter
@@ -63,6 +66,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdPost(rest, stdin, stdout, stderr)
 	case "rerender":
 		err = cmdRerender(rest, stdout, stderr)
+	case "token":
+		err = cmdToken(rest, stdout, stderr)
 	case "backup":
 		err = cmdBackup(rest, stdout, stderr)
 	case "restore":

@@ -8,7 +8,9 @@
 // and digests". What exists: subscriptions with defaults, per-person
 // settings (quiet hours included), weekly digest windows, digest building,
 // immediate notices bundled per person (notices.go), e-mail composition, a
-// durable outbox with retries, one-click unsubscribe.
+// durable outbox with retries, one-click unsubscribe, and webhooks per
+// project to Slack, Microsoft Teams or any JSON receiver, with their own
+// durable queue and delivery log (webhooks.go).
 package notify
 
 import (

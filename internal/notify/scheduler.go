@@ -13,8 +13,9 @@ import (
 	"projblog/internal/users"
 )
 
-// The scheduler: Run calls RunDigests, ConsumeEvents, FlushNotices and
-// then DeliverDue every minute (serve's choice) until the server stops.
+// The scheduler: Run calls RunDigests, ConsumeEvents, FlushNotices,
+// DeliverDue, ConsumeWebhookEvents and then DeliverWebhooks every minute
+// (serve's choice) until the server stops.
 //
 // A person's weekly digest is due once their window has ended: at their
 // weekly day and digest hour on their own wall clock (WeeklyWindow), so a
@@ -124,12 +125,16 @@ func (s *Service) enqueueDigest(userID uint64, w Window, key string) (bool, erro
 	return s.Enqueue(key, m)
 }
 
-// Run calls RunDigests, ConsumeEvents, FlushNotices and then DeliverDue
-// at once and then every every (a minute when it is not positive), until
-// ctx ends. It logs what it enqueued and sent, the failed sends, and
-// every error, on log (nil: nothing is logged); an error never stops the
-// loop, since the next round retries. Notices are read and flushed before
-// delivery, so a bundle that became due goes out in the same round.
+// Run calls RunDigests, ConsumeEvents, FlushNotices, DeliverDue,
+// ConsumeWebhookEvents and then DeliverWebhooks at once and then every
+// every (a minute when it is not positive), until ctx ends. It logs what
+// it enqueued and sent, the failed sends, and every error, on log (nil:
+// nothing is logged); an error never stops the loop, since the next round
+// retries. Notices are read and flushed before delivery, so a bundle that
+// became due goes out in the same round; webhook deliveries are queued
+// and sent in the same round as well. A receiver that does not answer
+// holds a round up to WebhookTimeout once per webhook (its other
+// deliveries wait for the next round).
 func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
 	if every <= 0 {
 		every = time.Minute
@@ -177,5 +182,19 @@ func (s *Service) round(ctx context.Context, log *slog.Logger) {
 	}
 	if err != nil && ctx.Err() == nil {
 		log.Error("notify: delivering messages", "err", err)
+	}
+	if n, err := s.ConsumeWebhookEvents(ctx); err != nil && ctx.Err() == nil {
+		log.Error("notify: reading events for webhooks", "err", err, "deliveries_queued", n)
+	}
+	sent, failed, err = s.DeliverWebhooks(ctx)
+	if sent > 0 {
+		log.Info("notify: webhook deliveries sent", "count", sent)
+	}
+	if failed > 0 {
+		log.Warn("notify: webhook deliveries failed; each is retried with backoff, and after max_attempts failures kept as failed on the project's webhooks page",
+			"count", failed, "max_attempts", MaxAttempts)
+	}
+	if err != nil && ctx.Err() == nil {
+		log.Error("notify: delivering webhooks", "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"errors"
+	"net/http"
 	"time"
 
 	"projblog/internal/posts"
@@ -27,6 +28,9 @@ type Options struct {
 	// without --smtp-url still builds digests for the web page).
 	Mailer Mailer
 	From   string // sender address of every message
+	// HTTPClient makes webhook requests (webhooks.go); nil: a client
+	// that does not follow redirects, with WebhookTimeout.
+	HTTPClient *http.Client
 }
 
 // Service is the notification service. It is safe for concurrent use.
@@ -40,7 +44,7 @@ type Service struct {
 // New opens the service on db, creating its buckets. On a database where
 // immediate notices never ran, it starts their consumer at the head of
 // the event log (see notices.go): notices tell of what happens from then
-// on, not of the whole history.
+// on, not of the whole history; so do webhooks (webhooks.go).
 func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Service, error) {
 	if db == nil || p == nil || u == nil {
 		return nil, errors.New("notify.New: nil dependency")
@@ -57,6 +61,9 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Servi
 	}
 	s := &Service{db: db, posts: p, users: u, opts: opts}
 	if err := s.startNotices(); err != nil {
+		return nil, err
+	}
+	if err := s.startWebhooks(); err != nil {
 		return nil, err
 	}
 	return s, nil

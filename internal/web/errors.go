@@ -45,15 +45,29 @@ func (s *Server) handleError(err error, c echo.Context) {
 	code, msg := apperr.CodeOf(err), apperr.MessageOf(err)
 	var ae *apperr.Error
 	var he *echo.HTTPError
-	if !errors.As(err, &ae) && errors.As(err, &he) {
+	isHTTP := !errors.As(err, &ae) && errors.As(err, &he)
+	if isHTTP {
 		code, msg = codeOfStatus(he.Code), httpMessage(he)
 	}
 	status := statusOf(code)
+	if isHTTP && he.Code == http.StatusBadRequest {
+		// A request that cannot be read at all (malformed JSON, an
+		// unknown field) is 400; 422 is for input that was read and
+		// found wrong.
+		status = http.StatusBadRequest
+	}
 	if code == apperr.Internal {
 		s.log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	if wantsJSON(c) {
-		_ = c.JSON(status, map[string]string{"error": msg, "code": string(code)})
+		if isHTTP && code == apperr.NotFound && isAPIPath(c.Request().URL.Path) {
+			msg = "There is no " + c.Request().Method + " " + c.Request().URL.Path + " in the API; docs/API.md lists its endpoints."
+		}
+		body := map[string]string{"error": msg, "code": string(code)}
+		if ae != nil && ae.Field != "" && code != apperr.Internal {
+			body["field"] = ae.Field
+		}
+		_ = c.JSON(status, body)
 		return
 	}
 	l := lang(c)
@@ -106,7 +120,12 @@ func httpMessage(he *echo.HTTPError) string {
 	return http.StatusText(he.Code)
 }
 
+// wantsJSON reports whether the error answer is JSON: always on the JSON
+// API's paths, elsewhere when the client asks for JSON and not HTML.
 func wantsJSON(c echo.Context) bool {
+	if isAPIPath(c.Request().URL.Path) {
+		return true
+	}
 	return strings.Contains(c.Request().Header.Get("Accept"), "application/json") &&
 		!strings.Contains(c.Request().Header.Get("Accept"), "text/html")
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"projblog/internal/feeds"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,8 @@ func (s *Server) registerSettingsRoutes(e *echo.Echo) {
 	e.POST("/settings/profile", s.updateProfile, s.requireLogin)
 	e.POST("/settings/password", s.changePassword, s.requireLogin)
 	e.POST("/settings/feed-token", s.regenerateFeedToken, s.requireLogin)
+	e.POST("/settings/api-tokens", s.createAPIToken, s.requireLogin)
+	e.POST("/settings/api-tokens/:id/revoke", s.revokeAPIToken, s.requireLogin)
 }
 
 func errNotFound(msg string) error { return apperr.New(apperr.NotFound, "%s", msg) }
@@ -58,9 +61,19 @@ func (s *Server) userSettingsPage(c echo.Context, prof users.Profile) *page {
 		} else {
 			s.log.Error("feed token", "user", u.ID, "err", err)
 		}
+		if list, err := s.users.APITokens(u.ID); err == nil {
+			p.Data["APITokens"] = list
+		} else {
+			s.log.Error("API tokens", "user", u.ID, "err", err)
+		}
 	}
+	p.Data["TokenForm"] = apiTokenForm{Scope: string(users.ScopeRead)}
+	p.Data["APIScopes"] = []users.APIScope{users.ScopeRead, users.ScopeWrite}
 	return p
 }
+
+// apiTokenForm is what the "new API token" form holds.
+type apiTokenForm struct{ Name, Scope string }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -137,4 +150,41 @@ func (s *Server) regenerateFeedToken(c echo.Context) error {
 		return err
 	}
 	return s.redirectFlash(c, "/settings#feeds-h", "feed_token_regenerated")
+}
+
+// createAPIToken makes a personal API token and shows it once, on the
+// page that answers the form (never stored, never in a redirect).
+func (s *Server) createAPIToken(c echo.Context) error {
+	u := currentUser(c)
+	form := apiTokenForm{Name: strings.TrimSpace(c.FormValue("token_name")), Scope: c.FormValue("token_scope")}
+	token, t, err := s.users.CreateAPIToken(u.ID, form.Name, users.APIScope(form.Scope))
+	p := s.userSettingsPage(c, users.Profile{Name: u.Name, TimeZone: u.TimeZone, Language: u.Language, ShowEmail: u.ShowEmail})
+	if err != nil {
+		// The profile form on the same page has its own "name".
+		if e, ok := err.(*apperr.Error); ok && (e.Field == "name" || e.Field == "scope") {
+			e.Field = "token_" + e.Field
+		}
+		p.Data["TokenForm"] = form
+		status, err := formErrors(p, err)
+		if err != nil {
+			return err
+		}
+		return s.renderStatus(c, status, "settings", p)
+	}
+	p.Data["NewAPIToken"] = token
+	p.Data["NewAPITokenName"] = t.Name
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return s.render(c, "settings", p)
+}
+
+// revokeAPIToken deletes one of the reader's API tokens.
+func (s *Server) revokeAPIToken(c echo.Context) error {
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil {
+		return apperr.New(apperr.NotFound, "No such API token.")
+	}
+	if err := s.users.RevokeAPIToken(currentUser(c).ID, id); err != nil {
+		return err
+	}
+	return s.redirectFlash(c, "/settings#api-h", "api_token_revoked")
 }

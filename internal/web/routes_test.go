@@ -138,6 +138,8 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/p/:project/trash", "/p/apollo/trash", "owner", 200, ""},
 		{"/p/:project/trash", "/p/apollo/trash", "member", 403, ""},
 		{"/p/:project/settings", "/p/apollo/settings", "owner", 200, ""},
+		{"/p/:project/webhooks", "/p/apollo/webhooks", "owner", 200, ""},
+		{"/p/:project/webhooks", "/p/apollo/webhooks", "member", 403, ""},
 		{"/people/:handle", "/people/" + re.owner.Handle, "member", 200, ""},
 		{"/settings", "/settings", "member", 200, ""},
 		{"/admin/users", "/admin/users", "admin", 200, ""},
@@ -179,6 +181,15 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/admin/backup", "/admin/backup", "admin", 200, ""},
 		{"/p/:project/people.json", "/p/apollo/people.json?q=a", "member", 200, ""},
 		{"/feeds.opml", "/feeds.opml", "anonymous", 401, ""},
+		// The JSON API (api_test.go covers it with tokens): without a
+		// bearer token it is 401 in JSON, also for a reader whose browser
+		// sends a session cookie, which the API does not read.
+		{"/api/v1/me", "/api/v1/me", "anonymous", 401, ""},
+		{"/api/v1/projects", "/api/v1/projects", "member", 401, ""},
+		{"/api/v1/projects/:slug", "/api/v1/projects/apollo", "admin", 401, ""},
+		{"/api/v1/projects/:slug/posts", "/api/v1/projects/apollo/posts", "member", 401, ""},
+		{"/api/v1/posts/:id", fmt.Sprintf("/api/v1/posts/%d", re.post.ID), "owner", 401, ""},
+		{"/api/v1/posts/:id/comments", fmt.Sprintf("/api/v1/posts/%d/comments", re.post.ID), "anonymous", 401, ""},
 	}
 	covered := map[string]bool{}
 	for _, tc := range gets {
@@ -190,6 +201,9 @@ func TestEveryRouteAnswers(t *testing.T) {
 			}
 			if loc := res.Header.Get("Location"); loc != tc.location {
 				t.Errorf("Location %q, want %q", loc, tc.location)
+			}
+			if strings.HasPrefix(tc.path, "/api/") && !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("Content-Type %q, want JSON", res.Header.Get("Content-Type"))
 			}
 			if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && tc.location == "" {
 				pageStructure(t, tc.path, res.Body)
@@ -213,9 +227,16 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/p/:project/archived", "/p/apollo/archived"},
 		{"/p/:project/members", "/p/apollo/members"},
 		{"/p/:project/members/:user", fmt.Sprintf("/p/apollo/members/%d", re.member.ID)},
+		{"/p/:project/webhooks", "/p/apollo/webhooks"},
+		{"/p/:project/webhooks/:id/delete", "/p/apollo/webhooks/1/delete"},
+		{"/p/:project/webhooks/:id/test", "/p/apollo/webhooks/1/test"},
+		{"/p/:project/webhooks/:id/active", "/p/apollo/webhooks/1/active"},
+		{"/p/:project/webhooks/:id/retry", "/p/apollo/webhooks/1/retry"},
 		{"/settings/profile", "/settings/profile"},
 		{"/settings/password", "/settings/password"},
 		{"/settings/feed-token", "/settings/feed-token"},
+		{"/settings/api-tokens", "/settings/api-tokens"},
+		{"/settings/api-tokens/:id/revoke", "/settings/api-tokens/1/revoke"},
 		{"/p/:project/:post/comments", "/p/apollo/launch-plan/comments"},
 		{"/p/:project/:post/comments/:id/edit", "/p/apollo/launch-plan/comments/1/edit"},
 		{"/p/:project/:post/comments/:id/delete", "/p/apollo/launch-plan/comments/1/delete"},
@@ -262,6 +283,22 @@ func TestEveryRouteAnswers(t *testing.T) {
 	// one-click unsubscribe, POSTed by mail clients, authenticated by its
 	// token (TestUnsubscribeWithoutLogin).
 	covered["POST /unsubscribe/:token"] = true
+	// The JSON API is exempt too: it authenticates with a bearer token,
+	// which a browser never sends on its own, and does not read the
+	// session cookie, so a forged request from a browser with a session
+	// is simply unauthenticated (api_test.go covers the API with tokens).
+	for _, r := range []string{"/api/v1/projects/:slug/posts", "/api/v1/posts/:id/comments"} {
+		covered["POST "+r] = true
+	}
+	for _, path := range []string{"/api/v1/projects/apollo/posts", fmt.Sprintf("/api/v1/posts/%d/comments", re.post.ID)} {
+		if res := re.clients["admin"].postRaw(path, form); res.Status != http.StatusUnauthorized ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("POST %s with a session and no token: %d %s, want 401 JSON", path, res.Status, res.Header.Get("Content-Type"))
+		}
+	}
+	if re.db.Head() != head {
+		t.Error("a POST to the API without a token wrote events")
+	}
 	for _, r := range registeredRoutes(t, re.env) {
 		if !covered[r] {
 			t.Errorf("route %s has no case in TestEveryRouteAnswers", r)

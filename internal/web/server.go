@@ -92,7 +92,18 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	e.Use(s.logRequests, s.recoverer, s.securityHeaders)
 	e.Use(middleware.BodyLimit("2M"))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
-	e.Use(s.loadSession)
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		withSession := s.loadSession(next)
+		return func(c echo.Context) error {
+			// The JSON API knows bearer tokens only (handle_api.go): a
+			// session cookie is not even read there, so a request a
+			// browser sends with its cookies reaches the API anonymous.
+			if isAPIPath(c.Request().URL.Path) {
+				return next(c)
+			}
+			return withSession(c)
+		}
+	})
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     csrfCookie,
@@ -107,8 +118,10 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 			// need no cookie.
 			// The one-click unsubscribe of RFC 8058 is POSTed by mail
 			// clients: its token is its authentication.
+			// The JSON API authenticates with a bearer token, which a
+			// browser never attaches by itself, and ignores cookies.
 			p := c.Request().URL.Path
-			return p == "/healthz" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/unsubscribe/")
+			return p == "/healthz" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/unsubscribe/") || isAPIPath(p)
 		},
 	}))
 	s.echo = e
@@ -126,6 +139,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerDiscussionRoutes(e)
 	s.registerDigestRoutes(e)
 	s.registerAPIRoutes(e)
+	s.registerWebhookRoutes(e)
 	return s, nil
 }
 
