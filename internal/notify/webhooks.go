@@ -1174,7 +1174,7 @@ func lastWithPrefix(c *bbolt.Cursor, prefix []byte) (k, v []byte) {
 	next := store.Key(store.U64(prefix) + 1)
 	if store.U64(prefix) == ^uint64(0) {
 		k, v = c.Last()
-	} else if k, v = c.Seek(next); k == nil {
+	} else if k, _ = c.Seek(next); k == nil {
 		k, v = c.Last()
 	} else {
 		k, v = c.Prev()

@@ -116,7 +116,7 @@ func apiJSON(c echo.Context, status int, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return apperr.Wrap(err, "encode API response")
 	}
-	return c.Blob(status, echo.MIMEApplicationJSONCharsetUTF8, buf.Bytes())
+	return c.Blob(status, echo.MIMEApplicationJSON, buf.Bytes())
 }
 
 // badRequest is a request the API cannot even read (malformed JSON, an
