@@ -52,10 +52,12 @@ func TestBrowserDiscussion(t *testing.T) {
 		must(step, err)
 		return s
 	}
+	// submit clicks a form's button; the step after it waits for an element
+	// that only the next page has (waiting for the navigation event itself
+	// proved racy on a loaded machine).
 	submit := func(step, sel string) {
 		t.Helper()
-		_, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-		must(step, err)
+		must(step, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))))
 	}
 
 	browserLogin(t, ctx, base, "olive@example.com")
@@ -103,6 +105,7 @@ func TestBrowserDiscussion(t *testing.T) {
 	// Mia: the request waits on her home page; she acknowledges and replies.
 	must("log out", chromedp.Do(ctx, chromedp.Navigate(base+"/")))
 	submit("logout", `form[action="/logout"] button`)
+	must("logged out", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`header.site a[href^="/login"]`))))
 	browserLogin(t, ctx, base, "mia@example.com")
 	if got := text("waiting", ".waiting"); !strings.Contains(got, "Launch plan") {
 		t.Fatalf("Mia's home page waiting list: %q", got)
@@ -115,8 +118,14 @@ func TestBrowserDiscussion(t *testing.T) {
 	must("open reply", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(".comment details.reply summary")),
 		chromedp.Click(chromedp.CSS(".comment details.reply summary")),
 		chromedp.WaitVisible(chromedp.CSS(".comment details.reply textarea"))))
-	must("type reply", chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(".comment details.reply textarea"), "Confirmed: Friday it is.")))
-	submit("send reply", `.comment details.reply button[type=submit]`)
+	// SetValue rather than SendKeys: focusing a textarea inside a details
+	// element that has just opened is racy in headless Chromium.
+	must("type reply", chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(".comment details.reply textarea"), "Confirmed: Friday it is.")))
+	// The form is submitted by script: a click on a button in a details
+	// element that has just opened occasionally went nowhere in headless
+	// Chromium on a loaded machine.
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('.comment details.reply form').requestSubmit(), true`))
+	must("send reply", err)
 	if got := text("reply", ".replies .comment .comment-body"); !strings.Contains(got, "Confirmed: Friday it is.") {
 		t.Fatalf("reply: %q", got)
 	}
