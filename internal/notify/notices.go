@@ -210,22 +210,29 @@ func (s *Service) startNotices() error {
 // for concurrent use (calls take turns).
 func (s *Service) ConsumeEvents(ctx context.Context) (int, error) {
 	defer lockFor(&noticeLocks, s.db)()
+	return s.drain(ctx, NoticeConsumer, noticeBatchSize, "notices", s.consumeBatch)
+}
+
+// drain feeds the named consumer batches of events after its durable
+// cursor until it has caught up with the log or ctx ends; handle returns
+// how many items a batch produced. Notices and webhooks share it.
+func (s *Service) drain(ctx context.Context, consumer string, batch int, what string, handle func([]store.Event) (int, error)) (int, error) {
 	added := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return added, err
 		}
 		n := 0
-		read, err := s.db.Consume(NoticeConsumer, noticeBatchSize, func(evs []store.Event) error {
+		read, err := s.db.Consume(consumer, batch, func(evs []store.Event) error {
 			var err error
-			n, err = s.consumeBatch(evs)
+			n, err = handle(evs)
 			return err
 		})
 		added += n
 		if err != nil {
-			return added, apperr.Wrap(err, "read the event log for notices")
+			return added, apperr.Wrap(err, "read the event log for %s", what)
 		}
-		if read < noticeBatchSize {
+		if read < batch {
 			return added, nil
 		}
 	}

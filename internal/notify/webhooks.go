@@ -705,25 +705,7 @@ func webhookErr(err error, format string, args ...any) error {
 // Safe for concurrent use (calls take turns).
 func (s *Service) ConsumeWebhookEvents(ctx context.Context) (int, error) {
 	defer lockFor(&webhookConsumeLocks, s.db)()
-	added := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return added, err
-		}
-		n := 0
-		read, err := s.db.Consume(WebhookConsumer, webhookBatchSize, func(evs []store.Event) error {
-			var err error
-			n, err = s.consumeWebhookBatch(evs)
-			return err
-		})
-		added += n
-		if err != nil {
-			return added, apperr.Wrap(err, "read the event log for webhooks")
-		}
-		if read < webhookBatchSize {
-			return added, nil
-		}
-	}
+	return s.drain(ctx, WebhookConsumer, webhookBatchSize, "webhooks", s.consumeWebhookBatch)
 }
 
 // hookCache caches, for one batch, what payloads read.
