@@ -140,6 +140,8 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerDigestRoutes(e)
 	s.registerAPIRoutes(e)
 	s.registerWebhookRoutes(e)
+	s.registerSearchRoutes(e)
+	s.registerAttachmentRoutes(e)
 	return s, nil
 }
 
