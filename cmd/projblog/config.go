@@ -25,6 +25,11 @@ type Config struct {
 	LogFormat  string // "text" or "json"
 	SMTPURL    string // smtp://user:pass@host:port or smtps://...; "" sends no e-mail
 	MailFrom   string // sender address of notifications and digests
+
+	// bulk opens the database for a bulk load (seed): commits are not
+	// fsynced one by one (the command syncs once at the end) and
+	// passwords are hashed at the cheapest cost.
+	bulk bool
 }
 
 // defaults returns the configuration of `make run`.

@@ -130,9 +130,9 @@ func exportPost(ps *posts.Service, a access.Actor, dir string, p *posts.Post, na
 		date = p.CreatedAt
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "---\ntitle: %s\nauthor: %s\ncreated: %s\nupdated: %s\n", q(p.Title), q(name(p.AuthorID)), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339))
+	fmt.Fprintf(&b, "---\ntitle: %s\nslug: %s\nauthor: %s\ncreated: %s\nupdated: %s\n", q(p.Title), q(p.Slug), q(name(p.AuthorID)), p.CreatedAt.Format(time.RFC3339Nano), p.UpdatedAt.Format(time.RFC3339Nano))
 	if !p.PublishedAt.IsZero() {
-		fmt.Fprintf(&b, "published: %s\n", p.PublishedAt.Format(time.RFC3339))
+		fmt.Fprintf(&b, "published: %s\n", p.PublishedAt.Format(time.RFC3339Nano))
 	}
 	if len(p.Tags) > 0 {
 		tags := make([]string, len(p.Tags))
@@ -147,27 +147,46 @@ func exportPost(ps *posts.Service, a access.Actor, dir string, p *posts.Post, na
 	if p.Excerpt != "" {
 		fmt.Fprintf(&b, "excerpt: %s\n", q(p.Excerpt))
 	}
-	fmt.Fprintf(&b, "draft: %v\npinned: %v\ndecision: %v\ndeleted: %v\nrevision: %d\n---\n\n%s\n", p.Draft, p.Pinned, p.Decision, !p.DeletedAt.IsZero(), p.Revision, strings.TrimRight(p.Body, "\n"))
+	if !p.DeletedAt.IsZero() {
+		fmt.Fprintf(&b, "deleted_at: %s\n", p.DeletedAt.Format(time.RFC3339Nano))
+	}
+	var comments []*posts.Comment
 	if p.CommentCount > 0 {
-		comments, err := ps.Comments(a, p.ID)
+		all, err := ps.Comments(a, p.ID)
 		if err != nil {
 			return err
 		}
-		b.WriteString("\n---\n\n## Comments\n")
-		for _, c := range comments {
-			if !c.DeletedAt.IsZero() {
-				continue
+		for _, c := range all {
+			if c.DeletedAt.IsZero() {
+				comments = append(comments, c)
 			}
-			reply := ""
-			if c.ParentID != 0 {
-				reply = fmt.Sprintf(" (reply to comment %d)", c.ParentID)
+		}
+	}
+	fmt.Fprintf(&b, "draft: %v\npinned: %v\ndecision: %v\ndeleted: %v\nrevision: %d\ncomments: %d\n---\n\n%s\n",
+		p.Draft, p.Pinned, p.Decision, !p.DeletedAt.IsZero(), p.Revision, len(comments), strings.TrimRight(p.Body, "\n"))
+	if len(comments) > 0 {
+		// Comments are numbered by position, so a re-import (import.go)
+		// rebuilds the threads whatever ids the new database gives them.
+		b.WriteString(commentsMarker)
+		pos := map[uint64]int{}
+		for i, c := range comments {
+			pos[c.ID] = i + 1
+			extra := ""
+			if n := pos[c.ParentID]; c.ParentID != 0 && n > 0 {
+				extra = fmt.Sprintf(" (reply to comment %d)", n)
 			}
-			fmt.Fprintf(&b, "\n### Comment %d by %s, %s%s\n\n%s\n", c.ID, name(c.AuthorID), c.CreatedAt.Format(time.RFC3339), reply, strings.TrimRight(c.Body, "\n"))
+			if c.Decision {
+				extra += " (decision)"
+			}
+			fmt.Fprintf(&b, "\n### Comment %d by %s, %s%s\n\n%s\n", i+1, name(c.AuthorID), c.CreatedAt.Format(time.RFC3339Nano), extra, strings.TrimRight(c.Body, "\n"))
 		}
 	}
 	file := filepath.Join(dir, date.UTC().Format("2006-01-02")+"-"+p.Slug+".md")
 	return os.WriteFile(file, []byte(b.String()), 0o640)
 }
+
+// commentsMarker separates a post's body from its comments in an export.
+const commentsMarker = "\n---\n\n## Comments\n"
 
 // q quotes a front-matter value as a JSON string (valid YAML too).
 func q(s string) string {

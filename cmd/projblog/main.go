@@ -35,6 +35,8 @@ Usage:
   projblog backup FILE          a consistent copy, also while serve runs
   projblog restore FILE         check a backup, then put it in place (server stopped)
   projblog export DIR           every project as Markdown files with front matter
+  projblog import export DIR [--dry-run]   read an export back (nothing twice)
+  projblog seed [--posts N] [--seed S]     a realistic generated data set for trials and benchmarks
   projblog digest preview --user EMAIL [--week 2026-W48] [--html]
   projblog notify failures
   projblog version
@@ -74,6 +76,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdRestore(rest, stdout, stderr)
 	case "export":
 		err = cmdExport(rest, stdout, stderr)
+	case "import":
+		err = cmdImport(rest, stdout, stderr)
+	case "seed":
+		err = cmdSeed(rest, stdout, stderr)
 	case "digest":
 		err = cmdDigest(rest, stdout, stderr)
 	case "notify":
@@ -106,7 +112,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func cliMessage(err error) string {
 	var e *apperr.Error
 	if errors.As(err, &e) && e.Code != apperr.Internal {
-		return e.Message
+		if top, ok := err.(*apperr.Error); ok {
+			return top.Message
+		}
+		// Wrapped with context ("file: ..."): keep the context, drop
+		// the cause of the innermost message.
+		return strings.TrimSuffix(err.Error(), e.Error()) + e.Message
 	}
 	return err.Error()
 }

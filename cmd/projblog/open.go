@@ -26,11 +26,15 @@ func open(cfg Config) (*app, error) {
 	if timeout == 0 {
 		timeout = time.Second
 	}
-	db, err := store.Open(cfg.DataDir, store.Options{Timeout: timeout})
+	db, err := store.Open(cfg.DataDir, store.Options{Timeout: timeout, NoSync: cfg.bulk})
 	if err != nil {
 		return nil, err
 	}
-	u, err := users.New(db, users.Options{})
+	uopts := users.Options{}
+	if cfg.bulk {
+		uopts.BcryptCost = seedBcryptCost
+	}
+	u, err := users.New(db, uopts)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("users: %w", err)

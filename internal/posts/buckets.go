@@ -43,6 +43,7 @@ var (
 	bSeen         = []byte("posts.seen")          // acks.go: who has read a post
 	bDecisions    = []byte("posts.decisions")     // decisions.go
 	bHealth       = []byte("posts.health")        // status.go: health history per project
+	bImportKeys   = []byte("posts.import_keys")   // import.go: Key(pid)+source key -> Key(postID)
 )
 
 var allBuckets = [][]byte{
@@ -50,6 +51,7 @@ var allBuckets = [][]byte{
 	bByProject, bPinned, bRecent, bByAuthor, bTagProject, bTagGlobal, bTagCounts,
 	bMonthCounts, bDrafts, bTrash, bMeta,
 	bComments, bPostComments, bVisits, bReactions, bAcks, bAcksWaiting, bSeen, bDecisions, bHealth,
+	bImportKeys,
 }
 
 // tkLen is the length of a store.TimeKey.

@@ -1,0 +1,372 @@
+package posts
+
+import (
+	"errors"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"projblog/internal/access"
+	"projblog/internal/apperr"
+	"projblog/internal/markdown"
+	"projblog/internal/store"
+)
+
+// Import writes posts as they stood somewhere else — a projblog export, a
+// mail archive, a generated data set — keeping their authors, dates, tags,
+// health, decisions and comments. It is the one bulk write path: a batch is
+// one transaction, its Markdown is rendered before the transaction on every
+// core, and nothing in it notifies anyone.
+//
+// Rules:
+//   - The actor needs access.ManageProject (a project owner or an admin);
+//     the authors are whoever the caller names (posts does not know users).
+//   - Each post is validated like the post form (limits in doc.go), its
+//     comments like the comment form; one bad entry fails the whole batch
+//     with an error naming its position, and nothing of the batch is stored.
+//   - ImportedPost.Key makes a re-run harmless: a key already imported into
+//     the project is skipped (ImportResult.Skipped), so running the same
+//     import twice imports nothing the second time. An empty Key is never
+//     skipped.
+//   - Dates: CreatedAt defaults to now, UpdatedAt to CreatedAt, and a
+//     published post's PublishedAt to CreatedAt. A comment's CreatedAt
+//     defaults to the post's PublishedAt (or CreatedAt).
+//   - Slug: the one given when it is valid and free, else one derived from
+//     the title, so an import never fails on a slug.
+//   - @mentions are rendered as links and remembered, but nobody is told:
+//     imported history is not news. Each post appends one "post.imported"
+//     event (Data as post.*), which the search index reads and notify
+//     ignores; health history and decisions are kept in step as on a
+//     normal write (which may append health.changed).
+
+// ImportedPost is one post to import.
+type ImportedPost struct {
+	// Key names the post in its source (an export's file name, a mail
+	// thread's first Message-ID); see the rules above.
+	Key      string
+	AuthorID uint64
+	Title    string
+	Body     string
+	Excerpt  string
+	Slug     string
+	Tags     []string
+	Health   Health
+	Draft    bool
+	Pinned   bool
+	Decision bool
+
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	PublishedAt time.Time
+	DeletedAt   time.Time // non-zero: the post arrives in the trash
+
+	Comments []ImportedComment
+}
+
+// ImportedComment is one comment of an ImportedPost.
+type ImportedComment struct {
+	AuthorID uint64
+	// ReplyTo is the 1-based position, in the same Comments slice, of an
+	// earlier comment this one answers; 0 for a top-level comment. Replies
+	// to replies join their thread, as on the site.
+	ReplyTo   int
+	Body      string
+	Decision  bool
+	CreatedAt time.Time
+}
+
+// ImportResult tells what a batch did.
+type ImportResult struct {
+	Created, Skipped int
+	Comments         int
+	// IDs holds, for each post of the batch in order, its new id, or the id
+	// it was imported under before (skipped).
+	IDs []uint64
+}
+
+// MaxImportBatch is the most posts one Import call takes.
+const MaxImportBatch = 10000
+
+// importEntry is an ImportedPost validated and rendered.
+type importEntry struct {
+	in       *ImportedPost
+	clean    *cleanPost
+	comments []importedCommentRendered
+}
+
+type importedCommentRendered struct {
+	body, html string
+	mentions   []uint64
+}
+
+// Import stores a batch of posts in the project; see the rules above.
+func (s *Service) Import(actor access.Actor, projectSlug string, batch []ImportedPost) (ImportResult, error) {
+	res := ImportResult{IDs: make([]uint64, len(batch))}
+	if len(batch) > MaxImportBatch {
+		return res, apperr.New(apperr.Invalid, "An import batch holds at most %d posts.", MaxImportBatch)
+	}
+	entries, err := s.prepareImport(batch)
+	if err != nil {
+		return res, err
+	}
+	now := s.clock()
+	err = s.update(func(tx *bbolt.Tx) error {
+		sc, err := scopeBySlug(tx, actor, projectSlug)
+		if err != nil {
+			return err
+		}
+		if err := check(actor, sc, access.ManageProject, "Only a project owner or an admin may import posts."); err != nil {
+			return err
+		}
+		res.Created, res.Skipped, res.Comments = 0, 0, 0
+		keys := tx.Bucket(bImportKeys)
+		for i := range entries {
+			e := &entries[i]
+			var keyK []byte
+			if e.in.Key != "" {
+				keyK = cat(store.Key(sc.proj.ID), []byte(e.in.Key))
+				if v := keys.Get(keyK); v != nil {
+					res.IDs[i] = store.U64(v)
+					res.Skipped++
+					continue
+				}
+			}
+			id, n, err := s.importOne(tx, actor, sc, e, now)
+			if err != nil {
+				return apperr.Wrap(err, "post %d (%q)", i+1, e.in.Title)
+			}
+			if keyK != nil {
+				if err := keys.Put(keyK, store.Key(id)); err != nil {
+					return apperr.Wrap(err, "store import key")
+				}
+			}
+			res.IDs[i] = id
+			res.Created++
+			res.Comments += n
+		}
+		return putProject(tx, sc.proj)
+	})
+	if err != nil {
+		return ImportResult{IDs: make([]uint64, len(batch))}, err
+	}
+	return res, nil
+}
+
+// prepareImport validates and renders the batch on every core, outside any
+// transaction.
+func (s *Service) prepareImport(batch []ImportedPost) ([]importEntry, error) {
+	entries := make([]importEntry, len(batch))
+	errs := make([]error, len(batch))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				entries[i], errs[i] = s.prepareOne(&batch[i])
+			}
+		}()
+	}
+	for i := range batch {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, wrapImportErr(err, i, batch[i].Title)
+		}
+	}
+	return entries, nil
+}
+
+// wrapImportErr names the entry in the message and keeps the error's code.
+func wrapImportErr(err error, i int, title string) error {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) {
+		return err
+	}
+	out := *ae
+	out.Message = strings.TrimSpace(ae.Message) + " (post " + strconv.Itoa(i+1) + ": " + quoteShort(title) + ")"
+	return &out
+}
+
+func (s *Service) prepareOne(in *ImportedPost) (importEntry, error) {
+	e := importEntry{in: in}
+	if !in.Health.Valid() {
+		return e, errBadHealth()
+	}
+	if in.AuthorID == 0 {
+		return e, apperr.FieldErr("author", "Every imported post needs an author.")
+	}
+	form := PostInput{Title: in.Title, Body: in.Body, Excerpt: in.Excerpt, Tags: in.Tags}
+	if validatePostSlug(strings.TrimSpace(in.Slug)) == nil {
+		form.Slug = in.Slug
+	}
+	c, err := s.cleanPostInput(form)
+	if err != nil {
+		return e, err
+	}
+	e.clean = c
+	for j, cm := range in.Comments {
+		if cm.AuthorID == 0 {
+			return e, apperr.FieldErr("author", "Comment %d has no author.", j+1)
+		}
+		if cm.ReplyTo < 0 || cm.ReplyTo > j {
+			return e, apperr.FieldErr("parent_id", "Comment %d answers comment %d, which does not come before it.", j+1, cm.ReplyTo)
+		}
+		body, err := cleanCommentBody(cm.Body)
+		if err != nil {
+			return e, err
+		}
+		html, mentions, err := s.render(body)
+		if err != nil {
+			return e, err
+		}
+		e.comments = append(e.comments, importedCommentRendered{body: body, html: html, mentions: mentions})
+	}
+	return e, nil
+}
+
+// importOne writes one prepared post and its comments; it returns the new
+// post id and the number of comments written.
+func (s *Service) importOne(tx *bbolt.Tx, actor access.Actor, sc *scope, e *importEntry, now time.Time) (uint64, int, error) {
+	in, c := e.in, e.clean
+	pid := sc.proj.ID
+	slug := c.slug
+	if slug == "" || tx.Bucket(bPostSlugs).Get(cat(store.Key(pid), []byte(slug))) != nil {
+		slug = freeSlug(tx, pid, c.title)
+	}
+	id, err := tx.Bucket(bPosts).NextSequence()
+	if err != nil {
+		return 0, 0, apperr.Wrap(err, "post sequence")
+	}
+	created := utcOr(in.CreatedAt, now)
+	p := &postRec{
+		ID: id, ProjectID: pid, AuthorID: in.AuthorID, Slug: slug,
+		Title: c.title, Body: c.body, HTML: c.html, Excerpt: c.excerpt, Summary: c.summary, Tags: c.tags,
+		Mentions: c.mentions, Rendered: markdown.Version,
+		Draft: in.Draft, Pinned: in.Pinned, Health: in.Health, Decision: in.Decision,
+		CreatedAt: created, UpdatedAt: utcOr(in.UpdatedAt, created), Revision: 1,
+	}
+	if !p.Draft {
+		p.PublishedAt = utcOr(in.PublishedAt, created)
+	}
+	if !in.DeletedAt.IsZero() {
+		p.DeletedAt = in.DeletedAt.UTC().Round(0)
+	}
+	if p.published() && p.UpdatedAt.After(sc.proj.LastActivity) {
+		sc.proj.LastActivity = p.UpdatedAt
+	}
+	if err := putSlug(tx, pid, slug, id); err != nil {
+		return 0, 0, err
+	}
+	if err := putRevision(tx, p, p.AuthorID, p.UpdatedAt); err != nil {
+		return 0, 0, err
+	}
+	if err := indexPost(tx, p, sc.proj, true); err != nil {
+		return 0, 0, err
+	}
+	if p.Decision {
+		if err := logDecision(tx, p, 0, p.AuthorID, markedAt(p)); err != nil {
+			return 0, 0, err
+		}
+	}
+
+	// Comments: replies join the thread of what they answer.
+	ids := make([]uint64, len(e.comments))
+	parents := make([]uint64, len(e.comments))
+	written := 0
+	for j, rc := range e.comments {
+		ic := in.Comments[j]
+		cid, err := tx.Bucket(bComments).NextSequence()
+		if err != nil {
+			return 0, 0, apperr.Wrap(err, "comment sequence")
+		}
+		ids[j] = cid
+		var parent uint64
+		if ic.ReplyTo > 0 {
+			parent = parents[ic.ReplyTo-1]
+			if parent == 0 {
+				parent = ids[ic.ReplyTo-1]
+			}
+		}
+		parents[j] = parent
+		at := utcOr(ic.CreatedAt, utcOr(p.PublishedAt, p.CreatedAt))
+		cr := &commentRec{
+			ID: cid, PostID: id, ProjectID: pid, AuthorID: ic.AuthorID, ParentID: parent,
+			Body: rc.body, HTML: rc.html, Mentions: rc.mentions, Rendered: markdown.Version,
+			Decision: ic.Decision, CreatedAt: at, UpdatedAt: at,
+		}
+		if err := putComment(tx, cr); err != nil {
+			return 0, 0, err
+		}
+		if err := tx.Bucket(bPostComments).Put(commentIndexKey(cr), nil); err != nil {
+			return 0, 0, apperr.Wrap(err, "index comment")
+		}
+		if cr.Decision {
+			if err := logDecision(tx, p, cid, ic.AuthorID, at); err != nil {
+				return 0, 0, err
+			}
+		}
+		p.CommentCount++
+		written++
+	}
+	if err := putPost(tx, p); err != nil {
+		return 0, 0, err
+	}
+	if err := s.syncHealth(tx, actor, sc.proj, nil, p, now); err != nil {
+		return 0, 0, err
+	}
+	ev := postEvent{Revision: 1, Slug: slug, Draft: p.Draft}
+	if err := s.emit(tx, "post.imported", actor, now, pid, id, ev); err != nil {
+		return 0, 0, err
+	}
+	return id, written, nil
+}
+
+// logDecision writes a decision log entry for a post (commentID 0) or one
+// of its comments, as SetDecision does, dated at.
+func logDecision(tx *bbolt.Tx, p *postRec, commentID, by uint64, at time.Time) error {
+	b := tx.Bucket(bDecisions)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return apperr.Wrap(err, "decision sequence")
+	}
+	logKey := cat(store.Key(p.ProjectID), store.TimeKey(at, seq))
+	if err := putJSON(b, logKey, decisionRec{PostID: p.ID, CommentID: commentID, MarkedBy: by}); err != nil {
+		return err
+	}
+	if err := b.Put(decisionTargetKey(Target{PostID: p.ID, CommentID: commentID}), logKey); err != nil {
+		return apperr.Wrap(err, "index decision")
+	}
+	return nil
+}
+
+func markedAt(p *postRec) time.Time {
+	if !p.PublishedAt.IsZero() {
+		return p.PublishedAt
+	}
+	return p.CreatedAt
+}
+
+// utcOr is t in UTC without a monotonic reading, or def when t is zero.
+func utcOr(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t.UTC().Round(0)
+}
+
+func quoteShort(s string) string {
+	r := []rune(s)
+	if len(r) > 40 {
+		s = string(r[:40]) + "…"
+	}
+	return "“" + s + "”"
+}
