@@ -11,7 +11,7 @@ AXE      := internal/web/testdata/axe.min.js
 FEEDNPM  := internal/feeds/testdata/npm
 AJV      := $(FEEDNPM)/node_modules/.bin/ajv
 
-.PHONY: all run build test test-short lint bench clean
+.PHONY: all run build test test-short lint bench bench-go bench-load bench-scale bench-smoke wrk clean
 
 all: build
 
@@ -31,6 +31,7 @@ test: $(AXE) $(AJV)
 	  echo "make test: no jing found: the Atom schema test will be SKIPPED (install it with: apt-get install -y jing)"
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory bench-smoke
 
 ## test-short: the tests without the race detector and the browser
 test-short:
@@ -42,9 +43,40 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: the Go benchmarks (figures go in docs/BENCHMARKS.md)
-bench:
+## bench: the Go benchmarks, then the HTTP load run on 1,000 posts (figures go in docs/BENCHMARKS.md)
+bench: bench-go bench-load
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+# The load runs keep their seeded data under bin/benchdata-N between runs.
+BENCH_POSTS    ?= 1000
+BENCH_DURATION ?= 10s
+bench-load: build bin/loadbench wrk
+	./bin/loadbench -projblog $(BIN) -data bin/benchdata-$(BENCH_POSTS) -posts $(BENCH_POSTS) -duration $(BENCH_DURATION) -out bin/benchmarks.md
+
+## bench-scale: the load run at 1,000, 100,000 and 1,000,000 posts (seeding the last takes a while)
+bench-scale: build bin/loadbench wrk
+	for n in 1000 100000 1000000; do \
+	  ./bin/loadbench -projblog $(BIN) -data bin/benchdata-$$n -posts $$n -duration $(BENCH_DURATION) -out bin/benchmarks.md || exit 1; \
+	done
+
+## bench-smoke: seeds a tiny data set and runs the load harness once (part of make test; checks answers, not speed)
+bench-smoke: build bin/loadbench
+	@if command -v wrk >/dev/null 2>&1; then \
+	  ./bin/loadbench -projblog $(BIN) -smoke -posts 200 -duration 1s -connections 4; \
+	elif [ -n "$$PROJBLOG_REQUIRE_BENCH" ]; then \
+	  echo "make bench-smoke: wrk is missing (apt-get install -y wrk)"; exit 1; \
+	else \
+	  echo "make bench-smoke: SKIPPED, wrk is missing (install it with: apt-get install -y wrk)"; \
+	fi
+
+bin/loadbench: tools/loadbench/main.go
+	$(GO) build -o $@ ./tools/loadbench
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo "make: installing wrk"; \
+	  $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y -qq wrk >/dev/null; }
 
 # axe-core (accessibility rules run inside Chromium) comes from the npm
 # registry, pinned; without npm the accessibility test says it is skipped.
