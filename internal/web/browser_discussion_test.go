@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -55,9 +56,14 @@ func TestBrowserDiscussion(t *testing.T) {
 	// submit clicks a form's button; the step after it waits for an element
 	// that only the next page has (waiting for the navigation event itself
 	// proved racy on a loaded machine).
+	// The button is clicked from script once it is there: a mouse click
+	// at its coordinates could land elsewhere while the page still moves.
 	submit := func(step, sel string) {
 		t.Helper()
-		must(step, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))))
+		must(step, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))))
+		js, _ := json.Marshal(sel)
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+string(js)+`).click(), true`))
+		must(step, err)
 	}
 
 	browserLogin(t, ctx, base, "olive@example.com")

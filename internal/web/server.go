@@ -49,6 +49,7 @@ type Server struct {
 	echo   *echo.Echo
 	tmpl   *templates
 	assets *assets
+	cache  *pageCache // pagecache.go
 }
 
 // New parses the theme (a template that fails to parse is an error here,
@@ -124,6 +125,8 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 			return p == "/healthz" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/unsubscribe/") || isAPIPath(p)
 		},
 	}))
+	s.cache = newPageCache()
+	e.Use(s.pageCacheMiddleware)
 	s.echo = e
 
 	e.GET("/healthz", s.healthz)

@@ -6,10 +6,12 @@
 // reused when it already holds the asked number of posts), starts a real
 // `projblog serve` on it, and measures each endpoint with wrk (Debian's
 // package) on 127.0.0.1, side by side with a reference: a minimal net/http
-// server in this process that serves the very bytes of the anonymous post
-// page from memory. Each endpoint's run is paired with a reference run
-// just before it, and its figures are given as a ratio to that reference,
-// because this machine is shared and absolute numbers drift.
+// server in this process that serves, from memory, the very bytes the
+// endpoint answered (its status, Content-Type and body; for the post page
+// that is the post page's bytes). Each endpoint's run is paired with a
+// reference run just before it, and its figures are given as a ratio to
+// that reference, because this machine is shared and absolute numbers
+// drift.
 //
 // It also measures the server's start-up time (exec to the first 200 of
 // /healthz), its peak resident memory (VmHWM), the database file size per
@@ -39,6 +41,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -102,12 +105,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ref, err := startReference(t.postBody)
+	ref, err := startReference()
 	if err != nil {
 		return err
 	}
-	defer ref.Close()
-	refURL := "http://" + ref.Addr().String() + "/"
+	defer ref.l.Close()
 
 	endpoints := []endpoint{
 		{name: "post page, anonymous", url: srv.base + t.post},
@@ -124,7 +126,11 @@ func run() error {
 	endpoints = append(endpoints, endpoint{name: "digest page, logged in", url: srv.base + "/digest", headers: []string{"Cookie: " + t.cookie}})
 
 	var rows []row
-	for _, ep := range endpoints {
+	for i, ep := range endpoints {
+		refURL, err := ref.mirror(i, ep)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ep.name, err)
+		}
 		r0, err := wrk(c, endpoint{name: "reference", url: refURL})
 		if err != nil {
 			return err
@@ -281,7 +287,6 @@ func (s *server) stop() {
 // targets are the URLs found on the running site.
 type targets struct {
 	post, project, tag string
-	postBody           []byte
 	feedETag           string
 	cookie             string
 	searchWord         string
@@ -313,7 +318,6 @@ func discover(base string) (targets, error) {
 	if err != nil {
 		return t, err
 	}
-	t.postBody = body
 	if m := tagLink.FindSubmatch(body); m != nil {
 		t.tag = string(m[1])
 	} else {
@@ -387,20 +391,68 @@ func login(base string) (string, error) {
 	return strings.Join(parts, "; "), nil
 }
 
-// startReference serves body from memory on a loopback port: the fastest
-// this machine can answer the same bytes over HTTP with net/http.
-func startReference(body []byte) (net.Listener, error) {
+// reference is a minimal net/http server answering from memory exactly
+// what an endpoint answered (status, Content-Type and body): the fastest
+// this machine serves those bytes over HTTP, measured side by side.
+type reference struct {
+	l      net.Listener
+	mu     sync.RWMutex
+	bodies map[string]refAnswer
+}
+
+type refAnswer struct {
+	status int
+	ctype  string
+	body   []byte
+}
+
+func startReference() (*reference, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		_, _ = w.Write(body)
+	r := &reference{l: l, bodies: map[string]refAnswer{}}
+	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.RLock()
+		a := r.bodies[req.URL.Path]
+		r.mu.RUnlock()
+		w.Header().Set("Content-Type", a.ctype)
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+		w.WriteHeader(a.status)
+		_, _ = w.Write(a.body)
 	})
 	go func() { _ = http.Serve(l, h) }()
-	return l, nil
+	return r, nil
+}
+
+// mirror fetches the endpoint once, as wrk will, and returns the URL under
+// which the reference answers the same.
+func (r *reference) mirror(i int, ep endpoint) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, ep.url, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, h := range ep.headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", err
+	}
+	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusNotModified {
+		return "", fmt.Errorf("GET %s: %s", ep.url, res.Status)
+	}
+	path := fmt.Sprintf("/ref/%d", i)
+	r.mu.Lock()
+	r.bodies[path] = refAnswer{status: res.StatusCode, ctype: res.Header.Get("Content-Type"), body: body}
+	r.mu.Unlock()
+	return "http://" + r.l.Addr().String() + path, nil
 }
 
 type endpoint struct {
@@ -581,7 +633,7 @@ func table(c config, rows []row, wr writeResult, startup time.Duration, rss, dbS
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "\n### %d posts — %s\n\n", c.posts, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "wrk -t%d -c%d -d%s on 127.0.0.1 (%s); reference = net/http serving the post page's bytes from memory, measured just before each row.\n\n",
+	fmt.Fprintf(&b, "wrk -t%d -c%d -d%s on 127.0.0.1 (%s); reference = net/http serving that endpoint's own answer (same status and bytes) from memory, measured just before each row.\n\n",
 		c.threads, c.conns, c.duration, host)
 	b.WriteString("| endpoint | req/s | p50 | p99 | reference req/s | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {

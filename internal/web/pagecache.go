@@ -1,0 +1,185 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// The page cache keeps what anonymous readers are sent — pages and feeds,
+// the bulk of the traffic on a Monday morning and from feed readers — as
+// rendered bytes, stamped with the event log's head when they were built
+// (../shared/DESIGN.md, "How reads stay fast"). An entry is good while the
+// head has not moved (no write that others must see happened since) and
+// for at most pageCacheTTL, since pages also say things like "3 days ago"
+// and "overdue" that age with the clock.
+//
+// What varies per visitor is kept out of the cached bytes: the CSRF token
+// of the page's forms is stored as a placeholder and the visitor's own
+// token put back on every answer; cookies are set by the middleware in
+// front, per request. Anything else per person — a signed-in reader, a
+// flash message, a personal feed token, a conditional request (answered
+// cheaper by the handler's own ETag check) — is not cached at all.
+//
+// The key is the request URI and the negotiated language; the anonymous
+// reader's time zone is the server's default, the same for all.
+const (
+	pageCacheTTL      = time.Minute
+	pageCacheMaxItems = 2048
+	pageCacheMaxBody  = 1 << 20  // a bigger answer is not kept
+	pageCacheMaxBytes = 64 << 20 // all entries together
+	csrfPlaceholder   = "\x00projblog-csrf\x00"
+)
+
+type cachedPage struct {
+	head   uint64
+	built  time.Time
+	header http.Header
+	body   []byte
+}
+
+type pageCache struct {
+	mu    sync.RWMutex
+	items map[string]*cachedPage
+	bytes int
+}
+
+func newPageCache() *pageCache { return &pageCache{items: map[string]*cachedPage{}} }
+
+func (pc *pageCache) get(key string, head uint64, now time.Time) *cachedPage {
+	pc.mu.RLock()
+	p := pc.items[key]
+	pc.mu.RUnlock()
+	if p == nil || p.head != head || now.Sub(p.built) > pageCacheTTL {
+		return nil
+	}
+	return p
+}
+
+func (pc *pageCache) put(key string, p *cachedPage) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if old := pc.items[key]; old != nil {
+		pc.bytes -= len(old.body)
+		delete(pc.items, key)
+	}
+	// Full: drop stale entries first, then any (map order is random).
+	for len(pc.items) >= pageCacheMaxItems || pc.bytes+len(p.body) > pageCacheMaxBytes {
+		victim := ""
+		for k, v := range pc.items {
+			victim = k
+			if v.head != p.head {
+				break
+			}
+		}
+		if victim == "" {
+			break
+		}
+		pc.bytes -= len(pc.items[victim].body)
+		delete(pc.items, victim)
+	}
+	pc.items[key] = p
+	pc.bytes += len(p.body)
+}
+
+// cacheable tells whether the request is one whose answer is the same for
+// every anonymous reader of the same language.
+func cacheable(c echo.Context) bool {
+	r := c.Request()
+	if r.Method != http.MethodGet || currentUser(c) != nil {
+		return false
+	}
+	if v, _ := c.Get("session_expired").(bool); v {
+		return false
+	}
+	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" || r.Header.Get("Authorization") != "" {
+		return false
+	}
+	if _, err := c.Cookie(flashCookie); err == nil {
+		return false
+	}
+	p := r.URL.Path
+	if p == "/healthz" || strings.HasPrefix(p, "/static/") || isAPIPath(p) || strings.HasPrefix(p, "/unsubscribe/") {
+		return false
+	}
+	return !r.URL.Query().Has("token")
+}
+
+// pageCacheMiddleware answers from the cache or fills it. It runs after
+// the session (to know the reader is anonymous) and CSRF (to know the
+// visitor's token) middleware.
+func (s *Server) pageCacheMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !cacheable(c) {
+			return next(c)
+		}
+		key := lang(c) + " " + c.Request().URL.RequestURI()
+		token, _ := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
+		now := s.now()
+		head := s.db.Head()
+		if p := s.cache.get(key, head, now); p != nil {
+			h := c.Response().Header()
+			for k, v := range p.header {
+				h[k] = v
+			}
+			h.Set("X-Cache", "hit")
+			body := p.body
+			if token != "" {
+				body = bytes.ReplaceAll(body, []byte(csrfPlaceholder), []byte(token))
+			}
+			return c.Blob(http.StatusOK, h.Get(echo.HeaderContentType), body)
+		}
+		rec := &teeWriter{ResponseWriter: c.Response().Writer}
+		c.Response().Writer = rec
+		err := next(c)
+		c.Response().Writer = rec.ResponseWriter
+		if err != nil || c.Response().Status != http.StatusOK || rec.overflow || rec.buf.Len() == 0 {
+			return err
+		}
+		body := rec.buf.Bytes()
+		if token != "" {
+			body = bytes.ReplaceAll(body, []byte(token), []byte(csrfPlaceholder))
+		}
+		header := c.Response().Header().Clone()
+		for _, k := range []string{"Set-Cookie", "Content-Length", "Content-Encoding", "X-Cache", "X-Request-Id"} {
+			header.Del(k)
+		}
+		// The head read before rendering: a write during the render makes
+		// the entry stale at once rather than wrongly fresh.
+		s.cache.put(key, &cachedPage{head: head, built: now, header: header, body: bytes.Clone(body)})
+		return nil
+	}
+}
+
+// teeWriter passes a response through and keeps a copy of its body up to
+// pageCacheMaxBody.
+type teeWriter struct {
+	http.ResponseWriter
+	buf      bytes.Buffer
+	overflow bool
+}
+
+func (w *teeWriter) Write(b []byte) (int, error) {
+	if !w.overflow {
+		if w.buf.Len()+len(b) > pageCacheMaxBody {
+			w.overflow = true
+			w.buf = bytes.Buffer{}
+		} else {
+			w.buf.Write(b)
+		}
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *teeWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
