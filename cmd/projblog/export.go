@@ -150,6 +150,34 @@ func exportPost(ps *posts.Service, a access.Actor, dir string, p *posts.Post, na
 	if !p.DeletedAt.IsZero() {
 		fmt.Fprintf(&b, "deleted_at: %s\n", p.DeletedAt.Format(time.RFC3339Nano))
 	}
+	// Attachments go to DIR/SLUG/files/ID-NAME, listed in the front matter
+	// with the ID the post's links use.
+	atts, err := ps.Attachments(a, p.ID)
+	if err != nil {
+		return err
+	}
+	if len(atts) > 0 {
+		var list []exportedFile
+		for _, att := range atts {
+			_, data, err := ps.Attachment(a, att.ID)
+			if err != nil {
+				return err
+			}
+			rel := fmt.Sprintf("files/%d-%s", att.ID, att.Name)
+			if err := os.MkdirAll(filepath.Join(dir, "files"), 0o750); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), data, 0o640); err != nil {
+				return err
+			}
+			list = append(list, exportedFile{ID: att.ID, Name: att.Name, Type: att.ContentType, File: rel})
+		}
+		raw, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "attachments: %s\n", raw)
+	}
 	var comments []*posts.Comment
 	if p.CommentCount > 0 {
 		all, err := ps.Comments(a, p.ID)
@@ -183,6 +211,14 @@ func exportPost(ps *posts.Service, a access.Actor, dir string, p *posts.Post, na
 	}
 	file := filepath.Join(dir, date.UTC().Format("2006-01-02")+"-"+p.Slug+".md")
 	return os.WriteFile(file, []byte(b.String()), 0o640)
+}
+
+// exportedFile is one attachment in a post's front matter.
+type exportedFile struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	File string `json:"file"` // relative to the project's directory
 }
 
 // commentsMarker separates a post's body from its comments in an export.

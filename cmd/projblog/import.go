@@ -84,7 +84,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	im := &importer{a: a, ids: map[string]uint64{}}
 	bar := newProgress(stderr, "importing posts", total)
 	defer bar.Done()
-	var created, skipped, comments, newProjects int
+	var created, skipped, comments, files, newProjects int
 	done := 0
 	for _, p := range projects {
 		fresh, err := im.project(p)
@@ -94,15 +94,10 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 		if fresh {
 			newProjects++
 		}
-		for start := 0; start < len(p.posts); start += importBatchSize {
-			end := min(start+importBatchSize, len(p.posts))
-			batch := make([]posts.ImportedPost, 0, end-start)
-			for _, ep := range p.posts[start:end] {
-				ip, err := im.post(ep)
-				if err != nil {
-					return fmt.Errorf("%s: %w", ep.file, err)
-				}
-				batch = append(batch, ip)
+		var batch []posts.ImportedPost
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
 			}
 			res, err := a.posts.Import(systemActor, p.slug, batch)
 			if err != nil {
@@ -113,6 +108,41 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 			comments += res.Comments
 			done += len(batch)
 			bar.Set(done)
+			batch = batch[:0]
+			return nil
+		}
+		for _, ep := range p.posts {
+			ip, err := im.post(ep)
+			if err != nil {
+				return fmt.Errorf("%s: %w", ep.file, err)
+			}
+			if ep.fm["attachments"] == "" {
+				batch = append(batch, ip)
+				if len(batch) >= importBatchSize {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			// A post with files goes alone: its files are stored first
+			// and its links pointed at their new addresses.
+			if err := flush(); err != nil {
+				return err
+			}
+			n, err := im.withFiles(p.slug, ep, ip)
+			if err != nil {
+				return fmt.Errorf("%s: %w", ep.file, err)
+			}
+			created += n.Created
+			skipped += n.Skipped
+			comments += n.Comments
+			files += n.files
+			done++
+			bar.Set(done)
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		if p.archived && fresh {
 			if err := a.posts.SetArchived(systemActor, p.slug, true); err != nil {
@@ -121,8 +151,8 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	bar.Done()
-	fmt.Fprintf(stdout, "imported %d posts and %d comments into %d projects (%d new); %d posts were already there\n",
-		created, comments, len(projects), newProjects, skipped)
+	fmt.Fprintf(stdout, "imported %d posts, %d comments and %d files into %d projects (%d new); %d posts were already there\n",
+		created, comments, files, len(projects), newProjects, skipped)
 	if im.newUsers > 0 {
 		fmt.Fprintf(stdout, "%d people had no account: they have one now, without a password (set one with \"projblog user passwd EMAIL\")\n", im.newUsers)
 	}
@@ -147,6 +177,7 @@ type exportedMember struct {
 }
 
 type exportedPost struct {
+	dir      string // the project's directory
 	file     string
 	fm       map[string]string
 	body     string
@@ -246,7 +277,7 @@ func readExportedPost(file string) (*exportedPost, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := &exportedPost{file: filepath.Base(file), fm: fm}
+	ep := &exportedPost{dir: filepath.Dir(file), file: filepath.Base(file), fm: fm}
 	n, _ := strconv.Atoi(fm["comments"])
 	body := strings.TrimPrefix(rest, "\n")
 	if n > 0 {
@@ -281,6 +312,20 @@ func readExportedPost(file string) (*exportedPost, error) {
 		}
 	}
 	ep.body = strings.TrimRight(body, "\n")
+	if v := fm["attachments"]; v != "" {
+		var files []exportedFile
+		if err := json.Unmarshal([]byte(v), &files); err != nil {
+			return nil, fmt.Errorf("front matter attachments: %w", err)
+		}
+		for _, f := range files {
+			if !filepath.IsLocal(filepath.FromSlash(f.File)) {
+				return nil, fmt.Errorf("attachment %q lies outside the export", f.File)
+			}
+			if _, err := os.Stat(filepath.Join(ep.dir, filepath.FromSlash(f.File))); err != nil {
+				return nil, fmt.Errorf("attachment %s: %w", f.File, err)
+			}
+		}
+	}
 	if fm["title"] == "" || fm["author"] == "" || fm["created"] == "" {
 		return nil, fmt.Errorf("the front matter needs a title, an author and a created date")
 	}
@@ -452,4 +497,66 @@ func (im *importer) post(ep *exportedPost) (posts.ImportedPost, error) {
 		ip.Comments = append(ip.Comments, posts.ImportedComment{AuthorID: id, ReplyTo: c.replyTo, Body: c.body, Decision: c.decision, CreatedAt: c.at})
 	}
 	return ip, nil
+}
+
+type filesResult struct {
+	posts.ImportResult
+	files int
+}
+
+// withFiles imports one post with its attachments. The files its body
+// links to are stored first, in no post yet, and the links rewritten to
+// their new addresses, so the import links them to the post; the others
+// are added to the post afterwards. A post already imported is skipped
+// with its files.
+func (im *importer) withFiles(slug string, ep *exportedPost, ip posts.ImportedPost) (filesResult, error) {
+	var out filesResult
+	var files []exportedFile
+	if err := json.Unmarshal([]byte(ep.fm["attachments"]), &files); err != nil {
+		return out, err
+	}
+	if id, err := im.a.posts.ImportedAs(systemActor, slug, ip.Key); err != nil {
+		return out, err
+	} else if id != 0 {
+		out.Skipped = 1
+		return out, nil
+	}
+	var later []exportedFile
+	for _, f := range files {
+		old := posts.AttachmentPath(slug, f.ID, f.Name)
+		if !strings.Contains(ip.Body, old) {
+			later = append(later, f)
+			continue
+		}
+		att, err := im.addFile(slug, 0, ep, f)
+		if err != nil {
+			return out, err
+		}
+		ip.Body = strings.ReplaceAll(ip.Body, old, att.Path())
+		out.files++
+	}
+	res, err := im.a.posts.Import(systemActor, slug, []posts.ImportedPost{ip})
+	if err != nil {
+		return out, err
+	}
+	out.ImportResult = res
+	for _, f := range later {
+		if _, err := im.addFile(slug, res.IDs[0], ep, f); err != nil {
+			return out, err
+		}
+		out.files++
+	}
+	return out, nil
+}
+
+func (im *importer) addFile(slug string, postID uint64, ep *exportedPost, f exportedFile) (*posts.Attachment, error) {
+	data, err := os.ReadFile(filepath.Join(ep.dir, filepath.FromSlash(f.File)))
+	if err != nil {
+		return nil, err
+	}
+	att, err := im.a.posts.AddAttachment(systemActor, slug, postID, f.Name, data)
+	if err != nil {
+		return nil, fmt.Errorf("attachment %s: %w", f.File, err)
+	}
+	return att, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"projblog/internal/access"
 	"projblog/internal/posts"
 )
 
@@ -36,6 +37,24 @@ func TestSeedExportImportRoundTrip(t *testing.T) {
 		if err := s.posts.SetPinned(systemActor, pg.Posts[1].ID, true); err != nil {
 			t.Fatal(err)
 		}
+		// A post with an image its text shows and a file it does not link.
+		slug := pg.Posts[2].ProjectID
+		pv, err := s.posts.ProjectByID(systemActor, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		author := access.Actor{UserID: pg.Posts[2].AuthorID}
+		img, err := s.posts.AddAttachment(author, pv.Slug, 0, "chart.png", pngBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.posts.CreatePost(author, pv.Slug, posts.PostInput{Title: "With files", Body: "See " + img.Markdown() + "."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.posts.AddAttachment(author, pv.Slug, p.ID, "notes.txt", []byte("plain notes\n")); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	out1 := filepath.Join(t.TempDir(), "one")
@@ -52,11 +71,11 @@ func TestSeedExportImportRoundTrip(t *testing.T) {
 		t.Fatal("a dry run created the database")
 	}
 	r = mustRun(t, "", "import", "export", out1, "--data", dst)
-	if !strings.Contains(r.stdout, "imported 300 posts") || !strings.Contains(r.stdout, "0 posts were already there") {
+	if !strings.Contains(r.stdout, "imported 301 posts") || !strings.Contains(r.stdout, "0 posts were already there") {
 		t.Fatalf("import: %s", r)
 	}
 	r = mustRun(t, "", "import", "export", out1, "--data", dst)
-	if !strings.Contains(r.stdout, "imported 0 posts") || !strings.Contains(r.stdout, "300 posts were already there") {
+	if !strings.Contains(r.stdout, "imported 0 posts") || !strings.Contains(r.stdout, "301 posts were already there") {
 		t.Fatalf("second import: %s", r)
 	}
 	out2 := filepath.Join(t.TempDir(), "two")
@@ -64,7 +83,10 @@ func TestSeedExportImportRoundTrip(t *testing.T) {
 
 	ignore := regexp.MustCompile(`(?m)^(created|revision): .*\n`)
 	a, b := readTree(t, out1), readTree(t, out2)
-	if len(a) != len(b) || len(a) < 300 {
+	if !strings.Contains(strings.Join(values(b), ""), "plain notes") {
+		t.Error("the re-export lacks the attachment's bytes")
+	}
+	if len(a) != len(b) || len(a) < 303 {
 		t.Fatalf("export has %d files, re-export %d", len(a), len(b))
 	}
 	differ := 0
@@ -90,7 +112,8 @@ func TestSeedExportImportRoundTrip(t *testing.T) {
 	if differ > 0 {
 		t.Errorf("%d files differ", differ)
 	}
-	// out1 has one post deleted and one pinned since; the rest is equal.
+	// out1 has one post deleted and one pinned since, and one more post
+	// with two files; the rest is equal.
 	c := readTree(t, out1b)
 	same := 0
 	for name, v := range c {
@@ -103,7 +126,7 @@ func TestSeedExportImportRoundTrip(t *testing.T) {
 			same++
 		}
 	}
-	if len(c) != len(a) || same < len(a)-2 {
+	if len(c) != len(a)-3 || same < len(c)-2 {
 		t.Errorf("the same seed gave %d files, then %d with %d equal", len(a), len(c), same)
 	}
 	// Comments with replies and decisions were part of it.
@@ -144,7 +167,8 @@ func readTree(t *testing.T, root string) map[string]string {
 		}
 		b, err := os.ReadFile(path)
 		rel, _ := filepath.Rel(root, path)
-		out[rel] = string(b)
+		// Attachments get new ids in a new database.
+		out[fileIDs.ReplaceAllString(rel, "files/N-")] = fileIDs.ReplaceAllString(fileLinks.ReplaceAllString(jsonIDs.ReplaceAllString(string(b), `"id":N`), "/files/N/"), "files/N-")
 		return err
 	})
 	if err != nil {
@@ -152,6 +176,15 @@ func readTree(t *testing.T, root string) map[string]string {
 	}
 	return out
 }
+
+var (
+	fileIDs   = regexp.MustCompile(`files/\d+-`)
+	fileLinks = regexp.MustCompile(`/files/\d+/`)
+	jsonIDs   = regexp.MustCompile(`"id":\d+`)
+)
+
+// pngBytes is a 1×1 PNG.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
 func values(m map[string]string) []string {
 	out := make([]string, 0, len(m))

@@ -29,6 +29,7 @@ Usage:
   projblog project add SLUG --name NAME --visibility public|internal|private --owner EMAIL
   projblog post add --project SLUG --author EMAIL --title TITLE [--tag TAG]... [--draft] [--health H] < body.md
   projblog rerender [--all]     render posts again after a Markdown renderer upgrade
+  projblog reindex              build the search index again from the database (server stopped)
   projblog token add EMAIL --scope read|write [--name NAME]   a personal API token, printed once
   projblog token list EMAIL
   projblog token revoke EMAIL ID
@@ -68,6 +69,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdPost(rest, stdin, stdout, stderr)
 	case "rerender":
 		err = cmdRerender(rest, stdout, stderr)
+	case "reindex":
+		err = cmdReindex(rest, stdout, stderr)
 	case "token":
 		err = cmdToken(rest, stdout, stderr)
 	case "backup":

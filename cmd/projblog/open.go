@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"time"
 
 	"projblog/internal/notify"
 	"projblog/internal/posts"
+	"projblog/internal/search"
 	"projblog/internal/store"
 	"projblog/internal/users"
 )
@@ -60,3 +63,17 @@ func open(cfg Config) (*app, error) {
 }
 
 func (a *app) Close() error { return a.db.Close() }
+
+// searchDir is where the search index lives in the data directory.
+func searchDir(dataDir string) string { return filepath.Join(dataDir, "search") }
+
+// openSearch opens the data directory's search index. An index that
+// cannot be read is replaced by an empty one (search.Open logs it), which
+// the first CatchUp (serve: the indexing loop) builds from the database.
+func openSearch(a *app, dataDir string, log *slog.Logger) (*search.Index, error) {
+	ix, err := search.Open(searchDir(dataDir), a.db, a.posts, search.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("search index: %w", err)
+	}
+	return ix, nil
+}

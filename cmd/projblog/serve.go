@@ -47,6 +47,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer a.Close()
 
+	// The search index is derived data: one that cannot be read is
+	// replaced and built again in the background (ix.Run), never a
+	// reason not to start.
+	ix, err := openSearch(a, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+
 	loc, _ := time.LoadLocation(cfg.TimeZone)
 	srv, err := web.New(a.db, a.posts, a.users, web.Options{
 		BaseURL:         cfg.BaseURL,
@@ -56,6 +65,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		Logger:          log,
 		Version:         version,
 		Notify:          a.notify,
+		Search:          ix,
 	})
 	if err != nil {
 		return err
@@ -108,6 +118,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		defer close(notified)
 		a.notify.Run(ctx, time.Minute, log) // weekly digests, then the outbox
 	}()
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		ix.Run(ctx) // builds a new index first, then follows the event log
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -122,6 +137,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	<-rerendered
 	<-scheduled
 	<-notified
+	<-indexed
 	log.Info("stopped")
 	return nil
 }

@@ -44,6 +44,12 @@ var (
 	bDecisions    = []byte("posts.decisions")     // decisions.go
 	bHealth       = []byte("posts.health")        // status.go: health history per project
 	bImportKeys   = []byte("posts.import_keys")   // import.go: Key(pid)+source key -> Key(postID)
+
+	// Attachments; attachments.go documents their key layout.
+	bAttachments        = []byte("posts.attachments")         // Key(attID) -> attachmentRec
+	bAttachmentData     = []byte("posts.attachment_data")     // Key(attID)+Key(n) -> bytes
+	bPostAttachments    = []byte("posts.post_attachments")    // Key(postID)+Key(attID) -> ""
+	bPendingAttachments = []byte("posts.pending_attachments") // Key(uploaderID)+Key(attID) -> created
 )
 
 var allBuckets = [][]byte{
@@ -52,6 +58,7 @@ var allBuckets = [][]byte{
 	bMonthCounts, bDrafts, bTrash, bMeta,
 	bComments, bPostComments, bVisits, bReactions, bAcks, bAcksWaiting, bSeen, bDecisions, bHealth,
 	bImportKeys,
+	bAttachments, bAttachmentData, bPostAttachments, bPendingAttachments,
 }
 
 // tkLen is the length of a store.TimeKey.

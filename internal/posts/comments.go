@@ -261,7 +261,7 @@ func (s *Service) AddComment(actor access.Actor, postID uint64, in CommentInput)
 	}
 	now := s.clock()
 	var out *Comment
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.batch(func(tx *bbolt.Tx) error {
 		p, sc, err := loadPost(tx, actor, postID)
 		if err != nil {
 			return err

@@ -49,6 +49,18 @@
 //     changed slug keeps the old one pointing at the post (ResolvePost
 //     answers canonical=false, for a redirect), and no new post may take a
 //     slug still held as an old one. Deleted posts keep their slugs.
+//     "files" and "attachments" are reserved for attachments' addresses.
+//   - Attachments (attachments.go): at most MaxAttachmentBytes (10 MiB) a
+//     file (apperr.TooLarge, Field "file"), MaxAttachmentsPerPost (50) per
+//     post, MaxPendingAttachments (50) uploaded by one person into no post
+//     yet (kept PendingAttachmentTTL, 7 days); the content type is sniffed
+//     (http.DetectContentType), never taken from the client, and must be on
+//     an allow-list: PNG, JPEG, GIF and WebP images are shown inline; PDF,
+//     plain text, zip (Office documents too), gzip, rar, audio, video and
+//     unrecognised binary data are downloads; HTML, XML, SVG, PostScript,
+//     WebAssembly and fonts are refused (apperr.Invalid naming the kind).
+//     File names are sanitised to a base name of at most 120 runes. A file
+//     has exactly its post's access; a file in no post yet, its uploader's.
 //
 // # Revisions and publication
 //
@@ -98,7 +110,7 @@
 // The discussion's events are listed, with their rules and storage, in the
 // files that append them: comments.go (comment.*), mentions.go (mention),
 // reactions.go (reaction.*), decisions.go (decision.*), status.go and
-// acks.go.
+// acks.go; attachments.go lists attachment.added and attachment.deleted.
 //
 // # Storage
 //

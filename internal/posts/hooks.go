@@ -16,5 +16,8 @@ func (s *Service) afterPostWrite(tx *bbolt.Tx, actor access.Actor, sc *scope, ol
 	if err := s.mentionsAfterPostWrite(tx, actor, sc, old, p, now); err != nil {
 		return err
 	}
+	if err := s.attachmentsAfterPostWrite(tx, actor, sc, old, p); err != nil {
+		return err
+	}
 	return s.statusAfterPostWrite(tx, actor, sc, old, p, in, now)
 }

@@ -156,6 +156,26 @@ func (s *Service) Import(actor access.Actor, projectSlug string, batch []Importe
 	return res, nil
 }
 
+// ImportedAs returns the id of the post imported into the project under
+// key, 0 when there is none. It needs access.ManageProject, as Import.
+func (s *Service) ImportedAs(actor access.Actor, projectSlug, key string) (uint64, error) {
+	var id uint64
+	err := s.view(func(tx *bbolt.Tx) error {
+		sc, err := scopeBySlug(tx, actor, projectSlug)
+		if err != nil {
+			return err
+		}
+		if err := check(actor, sc, access.ManageProject, "Only a project owner or an admin may import posts."); err != nil {
+			return err
+		}
+		if v := tx.Bucket(bImportKeys).Get(cat(store.Key(sc.proj.ID), []byte(key))); v != nil {
+			id = store.U64(v)
+		}
+		return nil
+	})
+	return id, err
+}
+
 // prepareImport validates and renders the batch on every core, outside any
 // transaction.
 func (s *Service) prepareImport(batch []ImportedPost) ([]importEntry, error) {
@@ -318,6 +338,12 @@ func (s *Service) importOne(tx *bbolt.Tx, actor access.Actor, sc *scope, e *impo
 		written++
 	}
 	if err := putPost(tx, p); err != nil {
+		return 0, 0, err
+	}
+	// Files the body links to that the actor or the author uploaded and
+	// that are in no post yet join this one (projblog import stores an
+	// export's files first).
+	if err := s.attachmentsAfterPostWrite(tx, actor, sc, nil, p); err != nil {
 		return 0, 0, err
 	}
 	if err := s.syncHealth(tx, actor, sc.proj, nil, p, now); err != nil {

@@ -266,7 +266,7 @@ func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInpu
 	}
 	now := s.clock()
 	var out *Post
-	err = s.update(func(tx *bbolt.Tx) error {
+	err = s.batch(func(tx *bbolt.Tx) error {
 		sc, err := scopeBySlug(tx, actor, projectSlug)
 		if err != nil {
 			return err

@@ -78,6 +78,15 @@ func (s *Service) clock() time.Time { return s.now().UTC().Round(0) }
 func (s *Service) view(fn func(tx *bbolt.Tx) error) error   { return s.db.Bolt().View(fn) }
 func (s *Service) update(fn func(tx *bbolt.Tx) error) error { return s.db.Bolt().Update(fn) }
 
+// batch runs fn in a write transaction shared with other concurrent
+// batched writes (bbolt's DB.Batch): one commit, one fsync for many
+// writers, which is what lets many people post at once. bbolt may run fn
+// more than once (a batch whose other function failed is retried), each
+// time in a fresh transaction whose earlier attempt was rolled back, so fn
+// must only write through tx and assign its results — never append to
+// something outside, send, or notify. CreatePost and AddComment use it.
+func (s *Service) batch(fn func(tx *bbolt.Tx) error) error { return s.db.Bolt().Batch(fn) }
+
 // emit appends one event to the log inside tx.
 func (s *Service) emit(tx *bbolt.Tx, typ string, actor access.Actor, now time.Time, projectID, postID uint64, data any) error {
 	var raw json.RawMessage

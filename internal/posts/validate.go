@@ -44,7 +44,7 @@ var ReservedSlugs = []string{
 var ReservedPostSlugs = []string{
 	"new", "edit", "drafts", "trash", "tags", "archive", "archived", "feed",
 	"feeds", "atom", "rss", "members", "settings", "search", "page",
-	"decisions", "cadence", "comments", "people", "webhooks",
+	"decisions", "cadence", "comments", "people", "webhooks", "files", "attachments",
 }
 
 // slugFold spells letters that Unicode decomposition does not reduce to

@@ -54,15 +54,16 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.post(admin, "zephyr", "Public note", "Hello **world**.")
+	e.catchUp() // the search index
 	base := e.srv.URL
 
 	pages := []string{
 		"/", "/p/apollo", "/p/apollo/launch-plan", "/p/apollo/new", "/p/apollo/launch-plan/edit",
 		"/p/apollo/launch-plan/history", "/p/apollo/launch-plan/diff?from=1&to=2", "/p/apollo/launch-plan/revisions/1",
 		"/p/apollo/tags/launch", "/p/apollo/archive", "/p/apollo/settings", "/settings", "/admin/users", "/new",
-		"/no/such/page", "/digest",
+		"/no/such/page", "/digest", "/search?q=launch+plans&project=apollo", "/search?q=&tag=x",
 	}
-	anonymous := []string{"/login", "/p/zephyr", "/p/zephyr/public-note"}
+	anonymous := []string{"/login", "/p/zephyr", "/p/zephyr/public-note", "/search", "/search?q=hello+world"}
 
 	run := func(t *testing.T, path, scheme string) {
 		t.Helper()

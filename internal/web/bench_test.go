@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -76,9 +77,20 @@ func benchFeeds(b *testing.B, e *env) {
 
 func benchPages(b *testing.B, e *env) {
 	h := e.srv.Config.Handler
-	for name, path := range map[string]string{"post": "/p/apollo/update-5000", "project": "/p/apollo", "home": "/"} {
+	// A signed-in reader: the session and CSRF cookies of a real login.
+	c := e.client().login("owner@example.com")
+	u, _ := url.Parse(e.srv.URL)
+	var cookies []string
+	for _, ck := range c.http.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	for name, path := range map[string]string{"post": "/p/apollo/update-5000", "project": "/p/apollo", "home": "/",
+		"post-signed-in": "/p/apollo/update-5000", "project-signed-in": "/p/apollo", "digest-signed-in": "/digest"} {
 		b.Run(name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, path, nil)
+			if strings.HasSuffix(name, "signed-in") {
+				req.Header.Set("Cookie", strings.Join(cookies, "; "))
+			}
 			for b.Loop() {
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, req)

@@ -55,6 +55,7 @@ func (s *Server) registerAPIRoutes(e *echo.Echo) {
 	g.PATCH("/posts/:id", s.apiUpdatePost, apiWrite)
 	g.GET("/posts/:id/comments", s.apiComments)
 	g.POST("/posts/:id/comments", s.apiAddComment, apiWrite)
+	g.POST("/posts/:id/attachments", s.apiAddAttachment, apiWrite) // handle_attachments.go
 }
 
 // apiAuth lets in a request with a working API token and makes its owner

@@ -115,6 +115,9 @@ func (s *Server) buildPostPage(c echo.Context, post *posts.Post, pv *posts.Proje
 	p.Data["CanEdit"] = can(c, pv, editAction(c, post))
 	p.Data["CanPin"] = can(c, pv, access.EditOthers)
 	p.Data["CanRestore"] = can(c, pv, access.EditOthers)
+	if err := s.postFiles(c, p, post, pv); err != nil {
+		return nil, err
+	}
 	if post.DeletedAt.IsZero() && !post.Draft {
 		if err := s.discussion(c, p, post, pv); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"projblog/internal/access"
 	"projblog/internal/notify"
 	"projblog/internal/posts"
+	"projblog/internal/search"
 	"projblog/internal/store"
 	"projblog/internal/users"
 	"projblog/internal/web"
@@ -46,6 +48,7 @@ type env struct {
 	srv    *httptest.Server
 	clock  *testClock
 	notify *notify.Service
+	search *search.Index // tests call CatchUp before searching
 }
 
 const testPassword = "correct horse battery"
@@ -70,10 +73,16 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, users: u, posts: p, clock: clock, notify: n}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ix, err := search.Open(filepath.Join(t.TempDir(), "search"), db, p, search.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	e := &env{t: t, db: db, users: u, posts: p, clock: clock, notify: n, search: ix}
 	s, err := web.New(db, p, u, web.Options{
-		BaseURL: "http://projblog.test", Now: clock.Now, Version: "test", Notify: n,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseURL: "http://projblog.test", Now: clock.Now, Version: "test", Notify: n, Search: ix,
+		Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)

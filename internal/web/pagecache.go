@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,12 +23,22 @@ import (
 // What varies per visitor is kept out of the cached bytes: the CSRF token
 // of the page's forms is stored as a placeholder and the visitor's own
 // token put back on every answer; cookies are set by the middleware in
-// front, per request. Anything else per person — a signed-in reader, a
-// flash message, a personal feed token, a conditional request (answered
-// cheaper by the handler's own ETag check) — is not cached at all.
+// front, per request. A flash message, a personal feed token or a
+// conditional request (answered cheaper by the handler's own ETag check)
+// is never cached. Only HTML pages and feeds are kept, not files.
 //
 // The key is the request URI and the negotiated language; the anonymous
 // reader's time zone is the server's default, the same for all.
+//
+// A signed-in reader's reading pages (home, project, post, tag, archive,
+// person, decisions: signedInCacheable) are cached too, in entries of
+// their own (the key starts with the user's id): what they show depends on
+// the reader (roles, their reactions, what waits for them), and every
+// write that changes it appends an event. Two things are not events and
+// are accepted as up to a minute old on a repeated view: the time of the
+// reader's last visit to a post ("new since your last visit") and the
+// seen-by record, both written by the first, uncached view. Forms,
+// settings, the digest and admin pages are never cached.
 const (
 	pageCacheTTL      = time.Minute
 	pageCacheMaxItems = 2048
@@ -91,7 +102,10 @@ func (pc *pageCache) put(key string, p *cachedPage) {
 // every anonymous reader of the same language.
 func cacheable(c echo.Context) bool {
 	r := c.Request()
-	if r.Method != http.MethodGet || currentUser(c) != nil {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	if currentUser(c) != nil && !signedInCacheable[c.Path()] {
 		return false
 	}
 	if v, _ := c.Get("session_expired").(bool); v {
@@ -110,6 +124,39 @@ func cacheable(c echo.Context) bool {
 	return !r.URL.Query().Has("token")
 }
 
+// signedInCacheable are the routes whose pages are cached for signed-in
+// readers, per reader.
+var signedInCacheable = map[string]bool{
+	"/": true, "/tags/:tag": true, "/people/:handle": true,
+	"/p/:project": true, "/p/:project/tags/:tag": true, "/p/:project/archive": true,
+	"/p/:project/archive/:year/:month": true, "/p/:project/decisions": true,
+	"/p/:project/:post": true,
+}
+
+// cacheKey names the answer: the reader (anonymous, or a user's own
+// entries), the language and the request URI.
+func cacheKey(c echo.Context) string {
+	who := "-"
+	if u := currentUser(c); u != nil {
+		who = strconv.FormatUint(u.ID, 10)
+	}
+	return who + " " + lang(c) + " " + c.Request().URL.RequestURI()
+}
+
+// noStore tells whether the handler asked that its answer not be kept:
+// Cache-Control private, no-cache or no-store (the search page says
+// no-cache, since its results follow the search index, not only the log).
+func noStore(h http.Header) bool {
+	cc := h.Get("Cache-Control")
+	return strings.Contains(cc, "no-cache") || strings.Contains(cc, "no-store") || strings.Contains(cc, "private")
+}
+
+// cachedType tells whether an answer of this Content-Type is kept: pages
+// and feeds, not files.
+func cachedType(ct string) bool {
+	return strings.HasPrefix(ct, "text/html") || strings.Contains(ct, "xml") || strings.Contains(ct, "json")
+}
+
 // pageCacheMiddleware answers from the cache or fills it. It runs after
 // the session (to know the reader is anonymous) and CSRF (to know the
 // visitor's token) middleware.
@@ -118,7 +165,7 @@ func (s *Server) pageCacheMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !cacheable(c) {
 			return next(c)
 		}
-		key := lang(c) + " " + c.Request().URL.RequestURI()
+		key := cacheKey(c)
 		token, _ := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
 		now := s.now()
 		head := s.db.Head()
@@ -138,7 +185,8 @@ func (s *Server) pageCacheMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Writer = rec
 		err := next(c)
 		c.Response().Writer = rec.ResponseWriter
-		if err != nil || c.Response().Status != http.StatusOK || rec.overflow || rec.buf.Len() == 0 {
+		if err != nil || c.Response().Status != http.StatusOK || rec.overflow || rec.buf.Len() == 0 ||
+			!cachedType(c.Response().Header().Get(echo.HeaderContentType)) || noStore(c.Response().Header()) {
 			return err
 		}
 		body := rec.buf.Bytes()

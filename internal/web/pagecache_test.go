@@ -43,13 +43,29 @@ func TestPageCache(t *testing.T) {
 		t.Fatalf("login with the token of a cached form: %d\n%s", res.Status, res.Body)
 	}
 
-	// A signed-in reader is never served from nor stored into the cache.
-	in := b.get("/p/apollo")
+	// A signed-in reader has entries of their own: never the anonymous
+	// page, never another reader's.
+	in := b.get("/p/apollo") // shows the login's flash message: not kept
+	b.get("/p/apollo")
 	if in.Header.Get("X-Cache") == "hit" || !strings.Contains(in.Body, "Olive Owner") {
 		t.Errorf("signed-in view: X-Cache %q", in.Header.Get("X-Cache"))
 	}
-	if anon := e.client().get("/p/apollo"); strings.Contains(anon.Body, "Log out") || strings.Contains(anon.Body, "logout") {
+	if again := b.get("/p/apollo"); again.Header.Get("X-Cache") != "hit" || !strings.Contains(again.Body, "Olive Owner") {
+		t.Errorf("repeated signed-in view: X-Cache %q", again.Header.Get("X-Cache"))
+	}
+	if anon := e.client().get("/p/apollo"); strings.Contains(anon.Body, `action="/logout"`) {
 		t.Errorf("an anonymous view shows a signed-in page")
+	}
+	e.user("mia@example.com", "Mia Member", false)
+	mc := e.client().login("mia@example.com")
+	mc.get("/p/apollo")
+	if mia := mc.get("/p/apollo"); mia.Header.Get("X-Cache") == "hit" || !strings.Contains(mia.Body, "Mia Member") {
+		t.Errorf("another reader got Olive's page")
+	}
+	// Settings and forms are never cached for anyone.
+	b.get("/settings")
+	if r := b.get("/settings"); r.Header.Get("X-Cache") == "hit" {
+		t.Errorf("the settings page was served from the cache")
 	}
 
 	// A write moves the event log's head: the next view is fresh.
@@ -65,6 +81,12 @@ func TestPageCache(t *testing.T) {
 	e.clock.Add(2 * time.Minute)
 	if e.client().get("/p/apollo").Header.Get("X-Cache") == "hit" {
 		t.Errorf("an entry older than its lifetime was served")
+	}
+
+	// The search page follows the index, not only the log: never kept.
+	e.client().get("/search?q=light")
+	if r := e.client().get("/search?q=light"); r.Header.Get("X-Cache") == "hit" {
+		t.Errorf("a search page was served from the cache")
 	}
 
 	// Languages are kept apart.

@@ -190,6 +190,13 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/api/v1/projects/:slug/posts", "/api/v1/projects/apollo/posts", "member", 401, ""},
 		{"/api/v1/posts/:id", fmt.Sprintf("/api/v1/posts/%d", re.post.ID), "owner", 401, ""},
 		{"/api/v1/posts/:id/comments", fmt.Sprintf("/api/v1/posts/%d/comments", re.post.ID), "anonymous", 401, ""},
+		// Search (search_test.go covers it).
+		{"/search", "/search?q=launch", "member", 200, ""},
+		{"/search", "/search", "anonymous", 200, ""},
+		{"/search", "/search?q=", "anonymous", 400, ""},
+		{"/api/v1/search", "/api/v1/search?q=launch", "member", 401, ""},
+		// Attachments (attachments_test.go covers them with files).
+		{"/p/:project/files/:id/:name", "/p/apollo/files/999/x.png", "member", 404, ""},
 	}
 	covered := map[string]bool{}
 	for _, tc := range gets {
@@ -249,6 +256,8 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/settings/follow", "/settings/follow"},
 		{"/admin/users", "/admin/users"},
 		{"/admin/users/:id", fmt.Sprintf("/admin/users/%d", re.member.ID)},
+		{"/p/:project/attachments", "/p/apollo/attachments"},
+		{"/p/:project/files/:id/delete", "/p/apollo/files/1/delete"},
 	}
 	// A form that would change something were its token there.
 	form := url.Values{
@@ -287,10 +296,10 @@ func TestEveryRouteAnswers(t *testing.T) {
 	// which a browser never sends on its own, and does not read the
 	// session cookie, so a forged request from a browser with a session
 	// is simply unauthenticated (api_test.go covers the API with tokens).
-	for _, r := range []string{"/api/v1/projects/:slug/posts", "/api/v1/posts/:id/comments"} {
+	for _, r := range []string{"/api/v1/projects/:slug/posts", "/api/v1/posts/:id/comments", "/api/v1/posts/:id/attachments"} {
 		covered["POST "+r] = true
 	}
-	for _, path := range []string{"/api/v1/projects/apollo/posts", fmt.Sprintf("/api/v1/posts/%d/comments", re.post.ID)} {
+	for _, path := range []string{"/api/v1/projects/apollo/posts", fmt.Sprintf("/api/v1/posts/%d/comments", re.post.ID), fmt.Sprintf("/api/v1/posts/%d/attachments", re.post.ID)} {
 		if res := re.clients["admin"].postRaw(path, form); res.Status != http.StatusUnauthorized ||
 			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 			t.Errorf("POST %s with a session and no token: %d %s, want 401 JSON", path, res.Status, res.Header.Get("Content-Type"))

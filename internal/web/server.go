@@ -16,6 +16,7 @@ import (
 
 	"projblog/internal/notify"
 	"projblog/internal/posts"
+	"projblog/internal/search"
 	"projblog/internal/store"
 	"projblog/internal/users"
 	"projblog/themes"
@@ -33,6 +34,9 @@ type Options struct {
 	// Notify builds digests and keeps subscriptions; the digest and
 	// notification pages need it.
 	Notify *notify.Service
+	// Search is the full-text index; without it /search and
+	// /api/v1/search answer 503.
+	Search *search.Index
 }
 
 // Server is the web application. Build it with New; it is safe for
@@ -42,6 +46,7 @@ type Server struct {
 	posts  *posts.Service
 	users  *users.Service
 	notify *notify.Service
+	search *search.Index
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
@@ -64,7 +69,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{db: db, posts: p, users: u, notify: opts.Notify, opts: opts, log: opts.Logger, now: opts.Now}
+	s := &Server{db: db, posts: p, users: u, notify: opts.Notify, search: opts.Search, opts: opts, log: opts.Logger, now: opts.Now}
 	if s.notify == nil {
 		return nil, errors.New("web.New: Options.Notify is required")
 	}
@@ -91,7 +96,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	}
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(s.logRequests, s.recoverer, s.securityHeaders)
-	e.Use(middleware.BodyLimit("2M"))
+	e.Use(bodyLimit()) // 2 MiB; the upload routes more (handle_attachments.go)
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		withSession := s.loadSession(next)

@@ -1,5 +1,6 @@
 // projblog: small enhancements. Every page works without this file; it adds
-// the editor's live preview and confirmation before destructive actions.
+// the editor's live preview and attachments, and confirmation before
+// destructive actions.
 (function () {
   "use strict";
 
@@ -43,6 +44,156 @@
       timer = setTimeout(update, 250);
     });
     if (textarea.value.trim() !== "") update();
+  }
+
+  // Attachments: the editor's "Attach files" button, files dropped on the
+  // text and an image pasted into it are uploaded one by one to the
+  // project (POST data-upload, the CSRF token in a header); each answer's
+  // Markdown goes in at the cursor, and the "input" event that follows
+  // refreshes the live preview. Progress and refusals ("too large", "HTML
+  // files cannot be attached") are said in the status region; the text is
+  // never touched by a failure. The messages come from data- attributes,
+  // in the reader's language, with {name}-style blanks.
+  function attachments(box) {
+    var textarea = document.getElementById(box.dataset.for);
+    var input = box.querySelector('input[type="file"]');
+    var status = box.querySelector(".attach-status");
+    if (!textarea || !input || !status) return;
+    var max = parseInt(box.dataset.max, 10) || 0;
+    var queue = Promise.resolve(), busy = 0;
+
+    function fill(msg, vals) {
+      return (msg || "").replace(/\{(\w+)\}/g, function (m, k) { return k in vals ? vals[k] : m; });
+    }
+    function size(n) {
+      var units = (box.dataset.units || "bytes|KiB|MiB").split("|");
+      function num(x, d) { return x.toLocaleString(document.documentElement.lang || undefined, { maximumFractionDigits: d }); }
+      if (n < 1024) return n + "\u00a0" + units[0];
+      if (n < 1048576) return num(n / 1024, 0) + "\u00a0" + units[1];
+      return num(n / 1048576, 1) + "\u00a0" + units[2];
+    }
+    // line adds one line to the status region for a file and returns a
+    // function that changes it.
+    function line() {
+      var p = document.createElement("p");
+      status.appendChild(p);
+      return function (msg, kind) { p.textContent = msg; p.className = kind || ""; };
+    }
+    // insert puts the Markdown at the cursor: inside a line, as a word of
+    // it; at the start of a line, as a paragraph of its own.
+    function insert(md) {
+      var start = textarea.selectionStart, end = textarea.selectionEnd, v = textarea.value;
+      var before = v.slice(0, start), after = v.slice(end), text = md;
+      if (before === "" || /\n$/.test(before)) {
+        if (before !== "" && !/\n\n$/.test(before)) text = "\n" + text;
+        text += /^\n/.test(after) ? "\n" : "\n\n";
+      } else {
+        if (!/\s$/.test(before)) text = " " + text;
+        if (after !== "" && !/^\s/.test(after)) text += " ";
+      }
+      textarea.setRangeText(text, start, end, "end");
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    function upload(file) {
+      var say = line();
+      var vals = { name: file.name || "file", size: size(file.size), max: box.dataset.maxText, percent: 0 };
+      if (max && file.size > max) {
+        say(fill(box.dataset.tooBig, vals), "error");
+        busy--;
+        return Promise.resolve();
+      }
+      say(fill(box.dataset.uploading, vals), "busy");
+      return new Promise(function (resolve) {
+        var form = new FormData();
+        form.append("file", file, vals.name);
+        if (box.dataset.post) form.append("post", box.dataset.post);
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", box.dataset.upload);
+        xhr.setRequestHeader("X-CSRF-Token", csrfToken(textarea.form));
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.upload.onprogress = function (e) {
+          if (!e.lengthComputable) return;
+          vals.percent = Math.round(100 * e.loaded / e.total);
+          say(fill(box.dataset.progress, vals), "busy");
+        };
+        xhr.onload = function () {
+          var res = null;
+          try { res = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+          if (xhr.status === 201 && res && res.markdown) {
+            insert(res.markdown);
+            say(fill(box.dataset.done, vals), "ok");
+          } else {
+            vals.reason = (res && res.error) || xhr.statusText || String(xhr.status);
+            say(fill(box.dataset.failed, vals), "error");
+          }
+          resolve();
+        };
+        xhr.onerror = function () {
+          vals.reason = box.dataset.network;
+          say(fill(box.dataset.failed, vals), "error");
+          resolve();
+        };
+        xhr.send(form);
+      }).then(function () { busy--; });
+    }
+    function uploadAll(files) {
+      files = Array.prototype.slice.call(files);
+      if (!files.length) return;
+      if (!busy) {
+        // A new batch: what went in is in the text; what failed stays
+        // said (the last few).
+        status.querySelectorAll("p:not(.error)").forEach(function (p) { p.remove(); });
+        while (status.children.length > 3) status.removeChild(status.firstChild);
+      }
+      busy += files.length; // counted from now: queued files are on their way too
+      files.forEach(function (f) { queue = queue.then(function () { return upload(f); }); });
+    }
+
+    input.addEventListener("change", function () {
+      uploadAll(input.files);
+      input.value = "";
+    });
+    function hasFiles(e) {
+      return e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types, "Files") >= 0;
+    }
+    ["dragenter", "dragover"].forEach(function (type) {
+      textarea.addEventListener(type, function (e) {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = "copy";
+        textarea.classList.add("dropping");
+      });
+    });
+    ["dragleave", "dragend"].forEach(function (type) {
+      textarea.addEventListener(type, function () { textarea.classList.remove("dropping"); });
+    });
+    textarea.addEventListener("drop", function (e) {
+      textarea.classList.remove("dropping");
+      if (!e.dataTransfer || !e.dataTransfer.files || !e.dataTransfer.files.length) return;
+      e.preventDefault();
+      uploadAll(e.dataTransfer.files);
+    });
+    // A pasted image (a screenshot) is uploaded; pasted text stays text.
+    textarea.addEventListener("paste", function (e) {
+      var dt = e.clipboardData;
+      if (!dt || !dt.files || !dt.files.length || Array.prototype.indexOf.call(dt.types, "text/plain") >= 0) return;
+      e.preventDefault();
+      var stamp = new Date().toISOString().slice(0, 19).replace(/[T:]/g, "-");
+      uploadAll(Array.prototype.map.call(dt.files, function (f, i) {
+        if (!/^image\.\w+$/.test(f.name)) return f;
+        var ext = f.name.slice(f.name.lastIndexOf("."));
+        return new File([f], "pasted-" + stamp + (i ? "-" + (i + 1) : "") + ext, { type: f.type });
+      }));
+    });
+    // Saving while a file is on its way would leave its Markdown out.
+    if (textarea.form) {
+      textarea.form.addEventListener("submit", function (e) {
+        if (!busy) return;
+        e.preventDefault();
+        e.stopImmediatePropagation(); // the text is still unsaved
+        line()(box.dataset.wait, "error");
+      });
+    }
   }
 
   document.documentElement.classList.add("js");
@@ -147,6 +298,7 @@
     document.querySelectorAll("button[data-copy]").forEach(copyButton);
     document.querySelectorAll("textarea[data-mentions]").forEach(mentions);
     document.querySelectorAll("textarea[data-preview]").forEach(livePreview);
+    document.querySelectorAll(".attach[data-upload]").forEach(attachments);
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
       f.addEventListener("submit", function (e) {
         if (!window.confirm(f.dataset.confirm)) e.preventDefault();
