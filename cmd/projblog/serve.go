@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,9 +32,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	logw := newLogWriter(stderr, 50*time.Millisecond)
+	defer logw.Close()
+	var handler slog.Handler = slog.NewTextHandler(logw, nil)
 	if cfg.LogFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, nil)
+		handler = slog.NewJSONHandler(logw, nil)
 	}
 	log := slog.New(handler)
 
@@ -103,6 +108,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if cfg.DebugListen != "" {
+		stopDebug, err := serveDebug(cfg.DebugListen, log)
+		if err != nil {
+			hs.Close()
+			return err
+		}
+		defer stopDebug()
+	}
 	rerendered := make(chan struct{})
 	go func() {
 		defer close(rerendered)
@@ -181,4 +194,72 @@ func checkOverdueEvery(ctx context.Context, period time.Duration, a *app, log *s
 		case <-t.C:
 		}
 	}
+}
+
+// serveDebug serves Go's profiler on its own listener (--debug-listen), so
+// that a load run can say what limits a figure instead of guessing.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { hs.Close() }, nil
+}
+
+// logWriter buffers the log and writes it out every interval (and when
+// the buffer fills, and on Close), so that a busy server does not make
+// one write system call per request line: measured, that was an eighth
+// of the time of a cached page. A crash loses at most the last interval.
+type logWriter struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newLogWriter(w io.Writer, every time.Duration) *logWriter {
+	l := &logWriter{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				l.flush()
+			case <-l.stop:
+				l.flush()
+				return
+			}
+		}
+	}()
+	return l
+}
+
+func (l *logWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *logWriter) flush() {
+	l.mu.Lock()
+	_ = l.w.Flush()
+	l.mu.Unlock()
+}
+
+// Close writes out what is buffered and stops the flusher.
+func (l *logWriter) Close() error {
+	close(l.stop)
+	<-l.done
+	return nil
 }

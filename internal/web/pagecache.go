@@ -179,6 +179,7 @@ func (s *Server) pageCacheMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if token != "" {
 				body = bytes.ReplaceAll(body, []byte(csrfPlaceholder), []byte(token))
 			}
+			h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 			return c.Blob(http.StatusOK, h.Get(echo.HeaderContentType), body)
 		}
 		rec := &teeWriter{ResponseWriter: c.Response().Writer}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -184,6 +185,9 @@ func (s *Server) renderStatus(c echo.Context, status int, name string, p *page) 
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
+	// A known length spares the chunked encoding of a page bigger than
+	// net/http's buffer (the gzip middleware drops it when it compresses).
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

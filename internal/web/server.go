@@ -126,7 +126,13 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 			// clients: its token is its authentication.
 			// The JSON API authenticates with a bearer token, which a
 			// browser never attaches by itself, and ignores cookies.
+			// Feeds (.atom, .rss, .json, .opml) are read, never posted
+			// to, by readers that keep no cookies: a token cookie set on
+			// each of their polls would only cost time.
 			p := c.Request().URL.Path
+			if m := c.Request().Method; (m == http.MethodGet || m == http.MethodHead) && isFeedPath(p) {
+				return true
+			}
 			return p == "/healthz" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/unsubscribe/") || isAPIPath(p)
 		},
 	}))
@@ -151,6 +157,16 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerSearchRoutes(e)
 	s.registerAttachmentRoutes(e)
 	return s, nil
+}
+
+// isFeedPath tells whether a path names a feed or an OPML list.
+func isFeedPath(p string) bool {
+	for _, ext := range []string{".atom", ".rss", ".json", ".opml"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // Handler returns the server as an http.Handler.

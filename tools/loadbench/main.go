@@ -54,6 +54,7 @@ func main() {
 
 type config struct {
 	bin, data, out string
+	profile        string
 	posts          int
 	duration       time.Duration
 	conns, threads int
@@ -69,6 +70,7 @@ func run() error {
 	flag.IntVar(&c.conns, "connections", 16, "concurrent connections of wrk")
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
 	flag.StringVar(&c.out, "out", "", "also append the Markdown table to this `file`")
+	flag.StringVar(&c.profile, "profile", "", "save a CPU profile of the server during each endpoint's run into this `DIR` (go tool pprof -top FILE)")
 	flag.BoolVar(&c.smoke, "smoke", false, "check that the harness works and every answer is 2xx/304; no figures")
 	flag.Parse()
 	if _, err := exec.LookPath("wrk"); err != nil {
@@ -135,7 +137,9 @@ func run() error {
 		if err != nil {
 			return err
 		}
+		stopProfile := profileDuring(c, srv, ep.name)
 		r1, err := wrk(c, ep)
+		stopProfile()
 		if err != nil {
 			return fmt.Errorf("%s: %w", ep.name, err)
 		}
@@ -151,7 +155,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	rss, err := peakRSS(srv.cmd.Process.Pid)
+	rss, err := memoryOf(srv.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -227,6 +231,7 @@ func apiToken(c config) (string, error) {
 type server struct {
 	cmd     *exec.Cmd
 	base    string
+	debug   string // the profiler's address, with -profile
 	startup time.Duration
 	log     *os.File
 }
@@ -250,13 +255,21 @@ func startServer(c config) (*server, error) {
 		return nil, err
 	}
 	base := "http://" + addr
-	cmd := exec.Command(c.bin, "serve", "--data", c.data, "--listen", addr, "--base-url", base, "--log-format", "json")
+	args := []string{"serve", "--data", c.data, "--listen", addr, "--base-url", base, "--log-format", "json"}
+	debug := ""
+	if c.profile != "" {
+		if debug, err = freePort(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--debug-listen", debug)
+	}
+	cmd := exec.Command(c.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, base: base, log: logf}
+	s := &server{cmd: cmd, base: base, log: logf, debug: debug}
 	for time.Since(start) < 120*time.Second {
 		res, err := http.Get(base + "/healthz")
 		if err == nil {
@@ -383,6 +396,12 @@ func login(base string) (string, error) {
 	if res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusFound {
 		return "", fmt.Errorf("login answered %s", res.Status)
 	}
+	// The first page after the login shows its flash message and clears
+	// the flash cookie, as in a browser.
+	if res, err = cl.Get(base + "/"); err != nil {
+		return "", err
+	}
+	res.Body.Close()
 	u, _ := url.Parse(base)
 	var parts []string
 	for _, ck := range jar.Cookies(u) {
@@ -453,6 +472,38 @@ func (r *reference) mirror(i int, ep endpoint) (string, error) {
 	r.bodies[path] = refAnswer{status: res.StatusCode, ctype: res.Header.Get("Content-Type"), body: body}
 	r.mu.Unlock()
 	return "http://" + r.l.Addr().String() + path, nil
+}
+
+// profileDuring starts a CPU profile of the server for the length of a wrk
+// run (with -profile) and returns what waits for it to be saved.
+func profileDuring(c config, srv *server, name string) func() {
+	if c.profile == "" || srv.debug == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		secs := max(1, int(c.duration.Seconds())-1)
+		res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", srv.debug, secs))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer res.Body.Close()
+		if err := os.MkdirAll(c.profile, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		file := filepath.Join(c.profile, strings.NewReplacer(" ", "-", ",", "", "(", "", ")", "").Replace(name)+".pprof")
+		f, err := os.Create(file)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, res.Body)
+	}()
+	return func() { <-done }
 }
 
 type endpoint struct {
@@ -607,8 +658,27 @@ end
 	return wr, nil
 }
 
-// peakRSS is the process's peak resident memory (VmHWM), in bytes.
-func peakRSS(pid int) (int64, error) {
+// memory is the server's resident memory: its peak (VmHWM, which counts
+// the pages of the database and index files it has mapped and read, memory
+// the kernel can take back) and, at the end of the run, the part that is
+// its own (RssAnon: the Go heap, stacks and caches).
+type memory struct{ peak, anon, file int64 }
+
+func memoryOf(pid int) (memory, error) {
+	var m memory
+	var err error
+	if m.peak, err = statusField(pid, "VmHWM:"); err != nil {
+		return m, err
+	}
+	if m.anon, err = statusField(pid, "RssAnon:"); err != nil {
+		return m, err
+	}
+	m.file, err = statusField(pid, "RssFile:")
+	return m, err
+}
+
+// statusField reads one "kB" field of /proc/PID/status, in bytes.
+func statusField(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -616,12 +686,12 @@ func peakRSS(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 type row struct {
@@ -629,7 +699,7 @@ type row struct {
 	res, ref result
 }
 
-func table(c config, rows []row, wr writeResult, startup time.Duration, rss, dbSize int64) string {
+func table(c config, rows []row, wr writeResult, startup time.Duration, rss memory, dbSize int64) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "\n### %d posts — %s\n\n", c.posts, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
@@ -641,10 +711,12 @@ func table(c config, rows []row, wr writeResult, startup time.Duration, rss, dbS
 	}
 	fmt.Fprintf(&b, "| API writes, %d writers | %.0f posts/s | %s | %s | | %d acknowledged, %d present |\n",
 		c.conns, wr.rps, fmtDur(wr.p50), fmtDur(wr.p99), wr.acked, wr.present)
-	fmt.Fprintf(&b, "\nstart-up %s · peak resident memory %.0f MB · database %.1f MB (%.1f KB per post)\n",
-		startup.Round(time.Millisecond), float64(rss)/(1<<20), float64(dbSize)/(1<<20), float64(dbSize)/1024/float64(max(c.posts, 1)))
+	fmt.Fprintf(&b, "\nstart-up %s · peak resident memory %.0f MB (at the end: %.0f MB its own, %.0f MB mapped database and index files) · database %.1f MB (%.1f KB per post)\n",
+		startup.Round(time.Millisecond), mb(rss.peak), mb(rss.anon), mb(rss.file), mb(dbSize), float64(dbSize)/1024/float64(max(c.posts, 1)))
 	return b.String()
 }
+
+func mb(n int64) float64 { return float64(n) / (1 << 20) }
 
 func fmtDur(d time.Duration) string {
 	switch {
