@@ -291,10 +291,11 @@ func cmdDigest(args []string, stdout, stderr io.Writer) error {
 		return usagef("digest needs a sub-command: preview")
 	}
 	cfg := defaults()
-	fs := newFlagSet("digest preview", "digest preview --user EMAIL [--week 2026-W48] [--html]", stderr)
+	fs := newFlagSet("digest preview", "digest preview --user EMAIL [--week 2026-W48 | --day 2026-11-30] [--html]", stderr)
 	cfg.dataFlag(fs)
 	email := fs.String("user", "", "whose digest (`EMAIL`, required)")
 	week := fs.String("week", "", "ISO `WEEK` of the window's start, e.g. 2026-W48 (default: the last complete window)")
+	day := fs.String("day", "", "the daily digest of the local `DATE`, e.g. 2026-11-30, instead of a weekly one")
 	asHTML := fs.Bool("html", false, "print the HTML part instead of the text part")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
@@ -302,6 +303,9 @@ func cmdDigest(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) != 0 || *email == "" {
 		return usagef("digest preview needs --user EMAIL and no other arguments")
+	}
+	if *week != "" && *day != "" {
+		return usagef("digest preview takes --week or --day, not both")
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err.Error()}
@@ -320,8 +324,13 @@ func cmdDigest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	w := notify.WeeklyWindow(time.Now(), u.Location(), st.WeeklyDay, st.DigestHour)
-	if *week != "" {
+	switch {
+	case *week != "":
 		if w, err = notify.WindowForLabel(*week, u.Location(), st.WeeklyDay, st.DigestHour); err != nil {
+			return err
+		}
+	case *day != "":
+		if w, err = notify.DayWindowForLabel(*day, u.Location(), st.DigestHour); err != nil {
 			return err
 		}
 	}
@@ -346,7 +355,9 @@ func cmdDigest(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// cmdNotify lists e-mail that is waiting or failed.
+// cmdNotify lists what did not go out: e-mail that is waiting or failed,
+// then webhook deliveries that failed (each kept until a project owner
+// sends it again or deletes the webhook).
 func cmdNotify(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "failures" {
 		return usagef("notify needs a sub-command: failures")
@@ -366,6 +377,10 @@ func cmdNotify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	failures, err := a.notify.WebhookFailures()
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tATTEMPTS\tTO\tSUBJECT\tLAST ERROR")
 	for _, it := range items {
@@ -373,7 +388,29 @@ func cmdNotify(args []string, stdout, stderr io.Writer) error {
 		if it.Failed {
 			state = "FAILED"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", state, it.Attempts, it.To, it.Subject, it.LastError)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", state, it.Attempts, it.To, it.Subject, oneLine(it.LastError))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nWebhook deliveries that failed (%d):\n", len(failures))
+	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROJECT\tWEBHOOK\tEVENT\tQUEUED\tLAST TRY\tATTEMPTS\tLAST ERROR")
+	names := map[uint64]string{}
+	for _, f := range failures {
+		name, ok := names[f.ProjectID]
+		if !ok {
+			name = fmt.Sprintf("#%d", f.ProjectID)
+			if pv, err := a.posts.ProjectByID(access.Actor{Admin: true}, f.ProjectID); err == nil {
+				name = pv.Slug
+			}
+			names[f.ProjectID] = name
+		}
+		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%s\t%s\t%d\t%s\n", name, f.Host, f.Format, f.Event,
+			f.CreatedAt.UTC().Format(time.RFC3339), f.LastAttemptAt.UTC().Format(time.RFC3339), f.Attempts, oneLine(f.LastError))
 	}
 	return tw.Flush()
 }
+
+// oneLine keeps an error message on one line of a table.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -38,7 +38,7 @@ Usage:
   projblog export DIR           every project as Markdown files with front matter
   projblog import export DIR [--dry-run]   read an export back (nothing twice)
   projblog seed [--posts N] [--seed S]     a realistic generated data set for trials and benchmarks
-  projblog digest preview --user EMAIL [--week 2026-W48] [--html]
+  projblog digest preview --user EMAIL [--week 2026-W48 | --day 2026-11-30] [--html]
   projblog notify failures
   projblog version
 

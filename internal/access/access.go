@@ -79,9 +79,18 @@ func (a Action) String() string {
 // Actors and subjects.
 
 // Actor is who asks. UserID 0 is an anonymous reader.
+//
+// GuestOf is a guest grant: the ID of the one project that an outside
+// reader without an account (a guest subscriber of that project, who came
+// in through their magic link) may read. It is set only for such a reader
+// (UserID 0). It lets them read that project exactly as a viewer would —
+// its pages, posts, comments and feeds — and nothing more: they may not
+// discuss, post or manage anything there (those need a signed-in user),
+// and every other project answers them as it answers an anonymous reader.
 type Actor struct {
-	UserID uint64
-	Admin  bool
+	UserID  uint64
+	Admin   bool
+	GuestOf uint64
 }
 
 // Anonymous is the logged-out reader.
@@ -90,17 +99,27 @@ var Anonymous = Actor{}
 // LoggedIn reports whether the actor is a signed-in user.
 func (a Actor) LoggedIn() bool { return a.UserID != 0 }
 
-// Subject is the project as the decision needs to see it: its visibility,
-// whether it is archived, and the actor's role in it.
+// Subject is the project as the decision needs to see it: its ID (which
+// a guest grant names), its visibility, whether it is archived, and the
+// actor's role in it. A Subject without ProjectID matches no guest grant.
 type Subject struct {
+	ProjectID  uint64
 	Visibility Visibility
 	Archived   bool
 	Role       Role
 }
 
-// CanRead reports whether the actor may see the project at all.
+// Guest reports whether the actor reads through a guest grant.
+func (a Actor) Guest() bool { return a.GuestOf != 0 && a.UserID == 0 }
+
+// CanRead reports whether the actor may see the project at all: admins and
+// members always, anyone a public project, a signed-in user an internal
+// one, and a guest the one project of their grant.
 func CanRead(a Actor, s Subject) bool {
 	if a.Admin || s.Role.Valid() {
+		return true
+	}
+	if a.Guest() && s.ProjectID != 0 && a.GuestOf == s.ProjectID {
 		return true
 	}
 	switch s.Visibility {

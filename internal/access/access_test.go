@@ -10,44 +10,46 @@ import (
 )
 
 // The matrix of the issue, written out by hand: for each project kind and
-// action, which of the six kinds of reader may do it. Columns: anonymous,
-// logged-in non-member, viewer, member, owner, admin (not a member).
+// action, which of the eight kinds of reader may do it. Columns: anonymous,
+// logged-in non-member, viewer, member, owner, admin (not a member), a
+// guest of this project (an outside reader with a guest grant for it, no
+// account), and a guest of another project.
 var matrix = map[string]map[access.Action]string{
 	"public": {
-		access.Read:          "YYYYYY",
-		access.Post:          "...YYY",
-		access.EditOwn:       "...YYY",
-		access.EditOthers:    "....YY",
-		access.ManageMembers: "....YY",
-		access.ManageProject: "....YY",
-		access.Discuss:       ".YYYYY",
+		access.Read:          "YYYYYYYY",
+		access.Post:          "...YYY..",
+		access.EditOwn:       "...YYY..",
+		access.EditOthers:    "....YY..",
+		access.ManageMembers: "....YY..",
+		access.ManageProject: "....YY..",
+		access.Discuss:       ".YYYYY..",
 	},
 	"internal": {
-		access.Read:          ".YYYYY",
-		access.Post:          "...YYY",
-		access.EditOwn:       "...YYY",
-		access.EditOthers:    "....YY",
-		access.ManageMembers: "....YY",
-		access.ManageProject: "....YY",
-		access.Discuss:       ".YYYYY",
+		access.Read:          ".YYYYYY.",
+		access.Post:          "...YYY..",
+		access.EditOwn:       "...YYY..",
+		access.EditOthers:    "....YY..",
+		access.ManageMembers: "....YY..",
+		access.ManageProject: "....YY..",
+		access.Discuss:       ".YYYYY..",
 	},
 	"private": {
-		access.Read:          "..YYYY",
-		access.Post:          "...YYY",
-		access.EditOwn:       "...YYY",
-		access.EditOthers:    "....YY",
-		access.ManageMembers: "....YY",
-		access.ManageProject: "....YY",
-		access.Discuss:       "..YYYY",
+		access.Read:          "..YYYYY.",
+		access.Post:          "...YYY..",
+		access.EditOwn:       "...YYY..",
+		access.EditOthers:    "....YY..",
+		access.ManageMembers: "....YY..",
+		access.ManageProject: "....YY..",
+		access.Discuss:       "..YYYY..",
 	},
 	"archived": { // an archived internal project: readable, frozen, still manageable
-		access.Read:          ".YYYYY",
-		access.Post:          "......",
-		access.EditOwn:       "......",
-		access.EditOthers:    "......",
-		access.ManageMembers: "....YY",
-		access.ManageProject: "....YY",
-		access.Discuss:       "......",
+		access.Read:          ".YYYYYY.",
+		access.Post:          "........",
+		access.EditOwn:       "........",
+		access.EditOthers:    "........",
+		access.ManageMembers: "....YY..",
+		access.ManageProject: "....YY..",
+		access.Discuss:       "........",
 	},
 }
 
@@ -62,14 +64,19 @@ var readers = []struct {
 	{"member", access.Actor{UserID: 4}, access.Member},
 	{"owner", access.Actor{UserID: 5}, access.Owner},
 	{"admin", access.Actor{UserID: 6, Admin: true}, access.NoRole},
+	{"guest", access.Actor{GuestOf: matrixProjectID}, access.NoRole},
+	{"other-guest", access.Actor{GuestOf: matrixProjectID + 1}, access.NoRole},
 }
+
+// matrixProjectID is the ID of the matrix's project (every kind).
+const matrixProjectID = 7
 
 func subjectFor(kind string, role access.Role) access.Subject {
 	switch kind {
 	case "archived":
-		return access.Subject{Visibility: access.Internal, Archived: true, Role: role}
+		return access.Subject{ProjectID: matrixProjectID, Visibility: access.Internal, Archived: true, Role: role}
 	default:
-		return access.Subject{Visibility: access.Visibility(kind), Role: role}
+		return access.Subject{ProjectID: matrixProjectID, Visibility: access.Visibility(kind), Role: role}
 	}
 }
 
@@ -109,6 +116,14 @@ func TestCheckCodes(t *testing.T) {
 		{"ViewerPosts", access.Actor{UserID: 3}, access.Subject{Visibility: access.Private, Role: access.Viewer}, access.Post, apperr.Forbidden},
 		{"MemberManages", access.Actor{UserID: 4}, access.Subject{Visibility: access.Public, Role: access.Member}, access.ManageMembers, apperr.Forbidden},
 		{"OwnerPostsInArchive", access.Actor{UserID: 5}, access.Subject{Visibility: access.Public, Archived: true, Role: access.Owner}, access.Post, apperr.Forbidden},
+		// A guest reads their project and is asked to log in for anything
+		// else there; any other private project does not exist for them.
+		{"GuestPostsInTheirProject", access.Actor{GuestOf: 7}, access.Subject{ProjectID: 7, Visibility: access.Private}, access.Post, apperr.Unauthorized},
+		{"GuestDiscussesInTheirProject", access.Actor{GuestOf: 7}, access.Subject{ProjectID: 7, Visibility: access.Private}, access.Discuss, apperr.Unauthorized},
+		{"GuestReadsAnotherProject", access.Actor{GuestOf: 7}, access.Subject{ProjectID: 8, Visibility: access.Private}, access.Read, apperr.NotFound},
+		{"GuestReadsInternalProject", access.Actor{GuestOf: 7}, access.Subject{ProjectID: 8, Visibility: access.Internal}, access.Read, apperr.NotFound},
+		// A subject that does not say which project it is matches no grant.
+		{"GuestGrantNeedsProjectID", access.Actor{GuestOf: 7}, access.Subject{Visibility: access.Private}, access.Read, apperr.NotFound},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -90,7 +90,7 @@ func TestBuildDigest(t *testing.T) {
 		{"golf", "Golf", access.Private, access.Member},          // Max is removed from it
 		{"hotel", "Hotel", access.Internal, access.NoRole},       // readable, not followed
 		{"india", "India", access.Internal, access.Member},       // archived at the end
-		{"juliet", "Juliet", access.Internal, access.NoRole},     // followed daily by choice
+		{"juliet", "Juliet", access.Internal, access.NoRole},     // followed immediately by choice
 		{"kilo", "Kilo", access.Public, access.Owner},            // as busy as Juliet
 	} {
 		e.project(olive, p.slug, p.name, p.vis)
@@ -98,7 +98,7 @@ func TestBuildDigest(t *testing.T) {
 			e.member(olive, p.slug, max, p.role)
 		}
 	}
-	e.follow(max, "juliet", notify.Daily)
+	e.follow(max, "juliet", notify.Immediate)
 	e.follow(max, "golf", notify.Weekly)
 	if err := e.posts.SetCadence(olive.Actor(), "delta", &posts.Cadence{Every: posts.EveryWeek, Weekday: time.Friday, Hour: 9, TimeZone: "America/Toronto"}); err != nil {
 		t.Fatal(err)
@@ -451,8 +451,9 @@ func TestBuildDigestEmpty(t *testing.T) {
 	})
 }
 
-// TestBuildDigestModes: every mode but Off puts a project in the weekly
-// digest while daily digests and immediate notices are not built.
+// TestBuildDigestModes: Weekly and Immediate put a project in the weekly
+// digest (the digest is the complete record of the week, also of what was
+// told at once), Daily in the daily digest only, Off in neither.
 func TestBuildDigestModes(t *testing.T) {
 	w := week44(t)
 	for _, m := range []notify.Mode{notify.Weekly, notify.Daily, notify.Immediate, notify.Off} {
@@ -462,9 +463,19 @@ func TestBuildDigestModes(t *testing.T) {
 			olive := e.user("olive@example.com", "Olive Owner", "")
 			e.project(olive, "apollo", "Apollo", access.Internal)
 			e.follow(olive, "apollo", m)
-			e.at(w.Start.Add(time.Hour)).post(olive, "apollo", posts.PostInput{Title: "News"})
-			if got, want := len(e.digest(olive, w).Projects), map[bool]int{true: 0, false: 1}[m == notify.Off]; got != want {
-				t.Fatalf("%d projects, want %d", got, want)
+			published := w.Start.Add(time.Hour)
+			e.at(published).post(olive, "apollo", posts.PostInput{Title: "News"})
+			weekly := map[notify.Mode]int{notify.Weekly: 1, notify.Immediate: 1}[m]
+			if got := len(e.digest(olive, w).Projects); got != weekly {
+				t.Fatalf("weekly digest: %d projects, want %d", got, weekly)
+			}
+			day := notify.DailyWindow(published.Add(24*time.Hour), time.UTC, 8)
+			if !day.Daily || published.Before(day.Start) || !published.Before(day.End) {
+				t.Fatalf("daily window %+v does not hold %v", day, published)
+			}
+			daily := map[notify.Mode]int{notify.Daily: 1}[m]
+			if got := len(e.digest(olive, day).Projects); got != daily {
+				t.Fatalf("daily digest: %d projects, want %d", got, daily)
 			}
 		})
 	}

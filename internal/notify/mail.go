@@ -79,16 +79,38 @@ type mailText struct {
 // digestMail is what the digest templates receive.
 type digestMail struct {
 	mailText
-	Subject   string
-	Name      string // the reader's display name
-	Label     string // "2026-W48"
-	From, To  time.Time
-	FullText  bool // posts in full rather than their summary
-	Attention []*mailProject
-	Waiting   []mailWaiting
-	Projects  []*mailProject
+	Subject  string
+	Name     string // the reader's display name ("" for a guest)
+	Label    string // "2026-W48", or "2026-11-30" for a daily digest
+	Daily    bool
+	From, To time.Time
+	FullText bool // posts in full rather than their summary
+	// Title, Period, Greeting, Intro and Why are translated already: they
+	// differ between weekly and daily digests and members and guests.
+	Title, Period, Greeting, Intro, Why string
+	Attention                           []*mailProject
+	Waiting                             []mailWaiting
+	Projects                            []*mailProject
+	Tags                                []mailTag
+	Discussions                         []mailDiscussion
 
+	// A member's links (DigestURL and SettingsURL are "" for a guest).
 	DigestURL, SettingsURL, UnsubscribeURL string
+	// A guest's links: the magic link and the personal feed.
+	ReadURL, FeedURL, GuestProject string
+}
+
+// mailTag is a followed tag's posts.
+type mailTag struct {
+	Tag   string
+	Posts []mailPost
+}
+
+// mailDiscussion is a followed post with new comments.
+type mailDiscussion struct {
+	Title, URL, Project string
+	Comments            int
+	Commenters          []string
 }
 
 type mailProject struct {
@@ -104,6 +126,7 @@ type mailProject struct {
 
 type mailPost struct {
 	Title, URL, Author string
+	Project            string // the project's name (shown for a tag's posts)
 	Mine               bool
 	Comments           int
 	Health             string // a status update's health
@@ -153,6 +176,9 @@ type healthBadge struct {
 // Badge hands a health value to the HTML template's "health" partial.
 func (v *digestMail) Badge(h string) healthBadge { return healthBadge{v, h} }
 
+// Join joins names with commas, for the templates.
+func (v *mailText) Join(xs []string) string { return strings.Join(xs, ", ") }
+
 // Heading underlines s for the text part.
 func (v *mailText) Heading(s string, c string) string {
 	return s + "\n" + strings.Repeat(c, utf8.RuneCountInString(s))
@@ -201,54 +227,98 @@ func (v *mailText) Block(n int, s string) string {
 }
 
 // ComposeDigest renders d as an e-mail to its reader: the subject ("Your
-// weekly digest: 3 projects, 1 at risk (2026-W48)") and both parts in the
-// reader's language, and the headers Message-ID
-// <digest.USERID.LABEL@HOST>, Date, List-Id <digest.HOST>,
-// List-Unsubscribe <BaseURL/unsubscribe/TOKEN>, List-Unsubscribe-Post
-// (RFC 8058 one-click, only when BaseURL is https: the RFC requires it),
-// Auto-Submitted: auto-generated and Precedence: bulk, with HOST the host
-// of Options.BaseURL. It reads the reader's settings (FullText) and, for
-// acknowledgement requests in projects not otherwise in the digest, the
-// projects' slugs. It returns apperr.Invalid for a digest without a
-// reader; other errors are storage or template failures. Safe for
-// concurrent use.
+// weekly digest: 3 projects, 1 at risk (2026-W48)", "Your daily digest:
+// … (30 November 2026)") and both parts in the reader's language, and the
+// headers Message-ID <digest.USERID.LABEL@HOST>, Date, List-Id
+// <digest.HOST>, List-Unsubscribe <BaseURL/unsubscribe/TOKEN>,
+// List-Unsubscribe-Post (RFC 8058 one-click, only when BaseURL is https:
+// the RFC requires it), Auto-Submitted: auto-generated and Precedence:
+// bulk, with HOST the host of Options.BaseURL. It reads the reader's
+// settings (FullText) and, for acknowledgement requests in projects not
+// otherwise in the digest, the projects' slugs.
+//
+// A guest's digest (d.Guest, see guests.go) is addressed to the guest, in
+// the language and zone recorded for them, with their magic link and
+// personal feed link instead of the links to settings, Message-ID
+// <digest.guest.GUESTID.LABEL@HOST>, List-Id <PROJECTSLUG.HOST> and the
+// guest's own one-click unsubscribe link.
+//
+// It returns apperr.Invalid for a digest without a reader; other errors
+// are storage or template failures. Safe for concurrent use.
 func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
-	if d == nil || d.User == nil {
+	if d == nil || (d.User == nil && d.Guest == nil) {
 		return nil, apperr.New(apperr.Invalid, "A digest needs a reader.")
 	}
-	u := d.User
-	lang := u.Language
-	if !i18n.Supported(lang) {
-		lang = "en"
-	}
-	st, err := s.Settings(u.ID)
-	if err != nil {
-		return nil, err
-	}
 	base := strings.TrimSuffix(s.opts.BaseURL, "/")
-	unsub, err := s.unsubscribeToken(u.ID)
-	if err != nil {
-		return nil, err
-	}
 	label := d.Window.Label
-	v := &digestMail{
-		mailText: mailText{Lang: lang, loc: u.Location()},
-		Name:     u.Name, Label: label, From: d.Window.Start, To: d.Window.End,
-		FullText:       st.FullText,
-		DigestURL:      base + "/digest",
-		SettingsURL:    base + "/settings#notify-h",
-		UnsubscribeURL: base + "/unsubscribe/" + unsub,
+	v := &digestMail{From: d.Window.Start, To: d.Window.End, Label: label, Daily: d.Window.Daily}
+	var to, idPart, listID string
+	var guestProject *posts.ProjectView
+	if g := d.Guest; g != nil {
+		pv, err := s.projectOf(g.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		guestProject = pv
+		token, err := s.GuestToken(g)
+		if err != nil {
+			return nil, err
+		}
+		v.mailText = mailText{Lang: mailLang(g.Language), loc: g.Location()}
+		v.Greeting = v.T("mail.digest.greeting_guest")
+		v.Intro = v.T("mail.digest.intro_guest", pv.Name, v.DateTime(v.From), v.DateTime(v.To))
+		v.Why = v.T("mail.digest.why_guest", pv.Name)
+		v.ReadURL = s.GuestMagicURL(token)
+		v.FeedURL = s.GuestFeedURL(pv.Slug, token)
+		v.GuestProject = pv.Name
+		v.UnsubscribeURL = s.GuestUnsubscribeURL(g)
+		to = g.Email
+		idPart = "guest." + strconv.FormatUint(g.ID, 10)
+		listID = pv.Slug + "." + mailHost(base)
+	} else {
+		u := d.User
+		st, err := s.Settings(u.ID)
+		if err != nil {
+			return nil, err
+		}
+		unsub, err := s.unsubscribeToken(u.ID)
+		if err != nil {
+			return nil, err
+		}
+		v.mailText = mailText{Lang: mailLang(u.Language), loc: u.Location()}
+		v.Name, v.FullText = u.Name, st.FullText
+		v.Greeting = v.T("mail.digest.greeting", u.Name)
+		v.Intro = v.T("mail.digest.intro", v.DateTime(v.From), v.DateTime(v.To))
+		v.Why = v.T("mail.digest.why")
+		if v.Daily {
+			v.Why = v.T("mail.digest.why_daily")
+		}
+		v.DigestURL = base + "/digest"
+		v.SettingsURL = base + "/settings#notify-h"
+		v.UnsubscribeURL = base + "/unsubscribe/" + unsub
+		switch {
+		case label != "" && v.Daily:
+			v.DigestURL += "?day=" + url.QueryEscape(label)
+		case label != "":
+			v.DigestURL += "?week=" + url.QueryEscape(label)
+		}
+		to = u.Email
+		idPart = strconv.FormatUint(u.ID, 10)
+		listID = "digest." + mailHost(base)
 	}
-	if label != "" {
-		v.DigestURL += "?week=" + url.QueryEscape(label)
+	v.Title, v.Period = v.T("mail.digest.title"), v.T("mail.digest.week", label)
+	if v.Daily {
+		v.Title, v.Period = v.T("mail.digest.title_daily"), v.T("mail.digest.day", v.Date(v.From))
 	}
+
 	slugs := map[uint64]string{}
-	var atRisk, offTrack, overdue int
+	var atRisk, offTrack, overdue, newPosts int
 	for i := range d.Projects {
 		pd := &d.Projects[i]
 		mp := s.mailProject(v, base, pd)
 		slugs[pd.Project.ID] = pd.Project.Slug
 		v.Projects = append(v.Projects, mp)
+		newPosts += len(pd.Posts)
 		switch pd.Health {
 		case posts.AtRisk:
 			atRisk++
@@ -262,6 +332,19 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 			v.Attention = append(v.Attention, mp)
 		}
 	}
+	tagged := 0
+	for _, td := range d.Tags {
+		mt := mailTag{Tag: td.Tag}
+		for _, dp := range td.Posts {
+			mt.Posts = append(mt.Posts, s.mailPost(v, base, dp.Project, dp))
+		}
+		tagged += len(td.Posts)
+		v.Tags = append(v.Tags, mt)
+	}
+	for _, dd := range d.Discussions {
+		v.Discussions = append(v.Discussions, mailDiscussion{Title: dd.Post.Title, Project: dd.Project.Name,
+			URL: postURL(base, dd.Project.Slug, dd.Post.Slug) + "#comments", Comments: dd.Comments, Commenters: dd.Commenters})
+	}
 	names := map[uint64]string{}
 	for _, pd := range d.Projects {
 		names[pd.Project.ID] = pd.Project.Name
@@ -269,7 +352,7 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 	for _, p := range d.Waiting {
 		slug, ok := slugs[p.ProjectID]
 		if !ok {
-			pv, err := s.posts.ProjectByID(u.Actor(), p.ProjectID)
+			pv, err := s.posts.ProjectByID(d.User.Actor(), p.ProjectID)
 			if apperr.Is(err, apperr.NotFound) {
 				continue // no longer readable: nothing to acknowledge
 			}
@@ -283,8 +366,11 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 	}
 
 	var parts []string
-	if n := len(d.Projects); n > 0 {
+	if n := len(d.Projects); n > 0 && guestProject == nil {
 		parts = append(parts, v.N("mail.digest.subject_projects", n))
+	}
+	if guestProject != nil && newPosts > 0 {
+		parts = append(parts, v.N("mail.digest.subject_posts", newPosts))
 	}
 	if offTrack > 0 {
 		parts = append(parts, v.N("mail.digest.subject_off_track", offTrack))
@@ -295,15 +381,30 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 	if overdue > 0 {
 		parts = append(parts, v.N("mail.digest.subject_overdue", overdue))
 	}
+	if tagged > 0 {
+		parts = append(parts, v.N("mail.digest.subject_tagged", tagged))
+	}
+	if n := len(v.Discussions); n > 0 {
+		parts = append(parts, v.N("mail.digest.subject_discussions", n))
+	}
 	if n := len(v.Waiting); n > 0 {
 		parts = append(parts, v.N("mail.digest.subject_waiting", n))
 	}
 	if len(parts) == 0 {
 		parts = append(parts, v.T("mail.digest.subject_nothing"))
 	}
-	v.Subject = v.T("mail.digest.subject", strings.Join(parts, ", "), label)
-	if label == "" {
-		v.Subject = v.T("mail.digest.subject_unlabelled", strings.Join(parts, ", "))
+	summary := strings.Join(parts, ", ")
+	switch {
+	case guestProject != nil && v.Daily:
+		v.Subject = v.T("mail.digest.subject_guest_daily", guestProject.Name, summary, v.Date(v.From))
+	case guestProject != nil:
+		v.Subject = v.T("mail.digest.subject_guest", guestProject.Name, summary, label)
+	case label == "":
+		v.Subject = v.T("mail.digest.subject_unlabelled", summary)
+	case v.Daily:
+		v.Subject = v.T("mail.digest.subject_daily", summary, v.Date(v.From))
+	default:
+		v.Subject = v.T("mail.digest.subject", summary, label)
 	}
 
 	var txt, htm bytes.Buffer
@@ -320,9 +421,9 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 		id = strconv.FormatInt(d.Window.Start.Unix(), 10)
 	}
 	h := map[string]string{
-		"Message-ID":       "<digest." + strconv.FormatUint(u.ID, 10) + "." + id + "@" + host + ">",
+		"Message-ID":       "<digest." + idPart + "." + id + "@" + host + ">",
 		"Date":             s.now().In(v.loc).Format(time.RFC1123Z),
-		"List-Id":          "<digest." + host + ">",
+		"List-Id":          "<" + listID + ">",
 		"List-Unsubscribe": "<" + v.UnsubscribeURL + ">",
 		"Auto-Submitted":   "auto-generated",
 		"Precedence":       "bulk",
@@ -330,7 +431,15 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 	if strings.HasPrefix(v.UnsubscribeURL, "https://") {
 		h["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 	}
-	return &Message{To: u.Email, Subject: v.Subject, Text: txt.String(), HTML: htm.String(), Headers: h}, nil
+	return &Message{To: to, Subject: v.Subject, Text: txt.String(), HTML: htm.String(), Headers: h}, nil
+}
+
+// mailLang is lang when it is supported, else English.
+func mailLang(lang string) string {
+	if !i18n.Supported(lang) {
+		return "en"
+	}
+	return lang
 }
 
 func (s *Service) mailProject(v *digestMail, base string, pd *ProjectDigest) *mailProject {
@@ -344,20 +453,7 @@ func (s *Service) mailProject(v *digestMail, base string, pd *ProjectDigest) *ma
 		mp.DueAt = pv.NextDue()
 	}
 	for _, dp := range pd.Posts {
-		p := dp.Post
-		u := postURL(base, pv.Slug, p.Slug)
-		mpost := mailPost{
-			Title: p.Title, URL: u, Mine: dp.Mine, Comments: dp.Comments,
-			Health: string(p.Health), Published: p.PublishedAt, Summary: p.Summary,
-		}
-		if dp.Author != nil {
-			mpost.Author = dp.Author.Name
-		}
-		if v.FullText {
-			mpost.Body = p.Body
-			mpost.HTML = htmltemplate.HTML(absoluteLinks(markdown.StripAnchors(p.HTML), u)) // sanitised on write
-		}
-		mp.Posts = append(mp.Posts, mpost)
+		mp.Posts = append(mp.Posts, s.mailPost(v, base, pv, dp))
 	}
 	for _, dec := range pd.Decisions {
 		if dec.Post == nil {
@@ -372,6 +468,24 @@ func (s *Service) mailProject(v *digestMail, base string, pd *ProjectDigest) *ma
 		mp.Decisions = append(mp.Decisions, md)
 	}
 	return mp
+}
+
+// mailPost is one post of the digest as the templates show it.
+func (s *Service) mailPost(v *digestMail, base string, pv *posts.ProjectView, dp DigestPost) mailPost {
+	p := dp.Post
+	u := postURL(base, pv.Slug, p.Slug)
+	mpost := mailPost{
+		Title: p.Title, URL: u, Mine: dp.Mine, Comments: dp.Comments, Project: pv.Name,
+		Health: string(p.Health), Published: p.PublishedAt, Summary: p.Summary,
+	}
+	if dp.Author != nil {
+		mpost.Author = dp.Author.Name
+	}
+	if v.FullText {
+		mpost.Body = p.Body
+		mpost.HTML = htmltemplate.HTML(absoluteLinks(markdown.StripAnchors(p.HTML), u)) // sanitised on write
+	}
+	return mpost
 }
 
 func postURL(base, projectSlug, postSlug string) string {

@@ -236,6 +236,11 @@ func noticeLineOf(v *noticeMail, postLink, actor string, it *resolvedNotice) not
 		l.Text = v.T("mail.notice.line.reply", actor)
 	case NoticeComment:
 		l.Text = v.T("mail.notice.line.comment", actor)
+	case NoticeFollow:
+		l.Text = v.T("mail.notice.line.follow", actor)
+	case NoticeTag:
+		l.Text = v.T("mail.notice.line.tag", actor, it.Tag)
+		l.Excerpt = it.post.Summary
 	default:
 		l.Text = v.T("mail.notice.line.post", actor)
 		l.Excerpt = it.post.Summary
@@ -257,8 +262,10 @@ func noticeSubject(v *noticeMail, items []*resolvedNotice, name func(uint64) str
 			return v.T("mail.notice.subject.ack", actor, title)
 		case NoticeReply:
 			return v.T("mail.notice.subject.reply", actor, title)
-		case NoticeComment:
+		case NoticeComment, NoticeFollow:
 			return v.T("mail.notice.subject.comment", actor, title)
+		case NoticeTag:
+			return v.T("mail.notice.subject.tag", actor, title, it.Tag)
 		}
 		return v.T("mail.notice.subject.post", actor, title, it.project.Name)
 	}

@@ -30,7 +30,18 @@ import (
 //     post's author);
 //   - the first publication of a post ("post.published" with "first") in a
 //     project they chose to follow Immediate (an explicit choice; the
-//     member default is Weekly).
+//     member default is Weekly), or with a tag they follow Immediate;
+//   - a comment on a post they follow Immediate ("comment.added"): their
+//     own post (unless they chose otherwise for it), one they commented
+//     on or were mentioned in, or one they chose to follow (follow.go).
+//     The post's author hears of it as "a comment on your post"; a reply
+//     to one's comment is told as a reply whatever one's mode for the
+//     post (like a mention, it is addressed to them).
+//
+// Reading the log also records who follows a post implicitly (follow.go):
+// its author at its first publication, each commenter, each person
+// mentioned. Within one event, a person later in the list above hears
+// only once, in the most specific form.
 //
 // Nobody hears about what they did themselves (the event's actor), nor
 // about a post they may not read at that moment (their own access, as
@@ -119,6 +130,8 @@ const (
 	NoticeReply   NoticeKind = "reply"   // someone answered your comment
 	NoticeComment NoticeKind = "comment" // someone commented on your post
 	NoticePost    NoticeKind = "post"    // a new post in a project you follow Immediate
+	NoticeFollow  NoticeKind = "follow"  // a comment on a post you follow Immediate
+	NoticeTag     NoticeKind = "tag"     // a new post with a tag you follow Immediate
 )
 
 // rank orders kinds from the least to the most specific, for collapsing
@@ -126,12 +139,14 @@ const (
 func (k NoticeKind) rank() int {
 	switch k {
 	case NoticeAck:
-		return 5
+		return 6
 	case NoticeMention:
-		return 4
+		return 5
 	case NoticeReply:
-		return 3
+		return 4
 	case NoticeComment:
+		return 3
+	case NoticeFollow:
 		return 2
 	}
 	return 1
@@ -146,6 +161,7 @@ type Notice struct {
 	ProjectID uint64     `json:"project_id"`
 	PostID    uint64     `json:"post_id"`
 	CommentID uint64     `json:"comment_id,omitempty"` // the comment, for comments, replies and mentions in one
+	Tag       string     `json:"tag,omitempty"`        // NoticeTag: the tag followed
 }
 
 // NoticeKey is the outbox key of the message that bundles userID's
@@ -265,7 +281,7 @@ func (s *Service) consumeBatch(evs []store.Event) (int, error) {
 	}
 	// Read outside the write transaction: users, settings and posts are
 	// read through their services, each in its own transaction.
-	notices, err := s.noticesFor(evs[i:])
+	notices, follows, err := s.noticesFor(evs[i:])
 	if err != nil {
 		return 0, err
 	}
@@ -287,6 +303,14 @@ func (s *Service) consumeBatch(evs []store.Event) (int, error) {
 				return err
 			}
 			added++
+		}
+		for _, f := range follows {
+			if f.seq <= mark {
+				continue
+			}
+			if _, err := addImplicitPostSub(tx, f.userID, f.postID, f.projectID, f.why, f.at); err != nil {
+				return err
+			}
 		}
 		if last <= mark {
 			return nil
@@ -313,6 +337,21 @@ type candidate struct {
 	userID    uint64
 	kind      NoticeKind
 	commentID uint64
+	tag       string
+}
+
+// implicitFollow is a follow of a post that reading an event records.
+type implicitFollow struct {
+	seq                       uint64 // the event's
+	userID, postID, projectID uint64
+	why                       string
+	at                        time.Time
+}
+
+// postFacts is what the notices need to know of a post.
+type postFacts struct {
+	author, project uint64
+	tags            []string
 }
 
 // recipients caches, for one batch, what decides whether a person hears
@@ -321,23 +360,44 @@ type recipients struct {
 	s         *Service
 	users     map[uint64]*users.User // nil: no such user
 	settings  map[uint64]Settings
-	readable  map[[2]uint64]bool // user, post
-	authors   map[uint64]uint64  // post -> author; 0: gone
+	readable  map[[2]uint64]bool    // user, post
+	posts     map[uint64]*postFacts // nil: gone
 	immediate map[uint64][]uint64
+	followers map[uint64]map[uint64]Mode // post -> user -> mode, the batch's implicit follows included
+	tags      map[string][]uint64        // tag -> its Immediate followers
+	follows   []implicitFollow
+	mentioned map[uint64][]uint64 // comment -> people it mentions, from the batch's events
 }
 
-func (s *Service) noticesFor(evs []store.Event) ([]pendingNotice, error) {
+func (s *Service) noticesFor(evs []store.Event) ([]pendingNotice, []implicitFollow, error) {
 	now := s.now()
 	rc := &recipients{s: s, users: map[uint64]*users.User{}, settings: map[uint64]Settings{},
-		readable: map[[2]uint64]bool{}, authors: map[uint64]uint64{}}
+		readable: map[[2]uint64]bool{}, posts: map[uint64]*postFacts{},
+		followers: map[uint64]map[uint64]Mode{}, tags: map[string][]uint64{}}
+	// Who is mentioned in which comment of the batch: they hear of that
+	// comment as a mention (the event that follows comment.added in the
+	// same transaction), not also as a comment on a post they follow.
+	rc.mentioned = map[uint64][]uint64{}
+	for _, ev := range evs {
+		if d, ok := decodeNoticeData(ev); ok && ev.Type == "mention" && d.CommentID != 0 {
+			rc.mentioned[d.CommentID] = append(rc.mentioned[d.CommentID], d.UserID)
+		}
+	}
 	var out []pendingNotice
 	for _, ev := range evs {
-		if ev.PostID == 0 || now.Sub(ev.Time) > MaxNoticeDelay {
+		if ev.PostID == 0 {
 			continue
 		}
-		cands, err := rc.candidates(ev)
-		if err != nil {
-			return nil, err
+		d, ok := decodeNoticeData(ev)
+		if !ok {
+			continue
+		}
+		var cands []candidate
+		var err error
+		if now.Sub(ev.Time) <= MaxNoticeDelay {
+			if cands, err = rc.candidates(ev, d); err != nil {
+				return nil, nil, err
+			}
 		}
 		var seen []uint64
 		for _, c := range cands {
@@ -347,61 +407,103 @@ func (s *Service) noticesFor(evs []store.Event) ([]pendingNotice, error) {
 			seen = append(seen, c.userID)
 			ok, err := rc.hears(c.userID, c.kind, ev.PostID)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if !ok {
 				continue
 			}
 			out = append(out, pendingNotice{UserID: c.userID, Notice: Notice{
 				Seq: ev.Seq, Kind: c.kind, At: ev.Time, ActorID: ev.ActorID,
-				ProjectID: ev.ProjectID, PostID: ev.PostID, CommentID: c.commentID,
+				ProjectID: ev.ProjectID, PostID: ev.PostID, CommentID: c.commentID, Tag: c.tag,
 			}})
 		}
+		// After the event's notices: the one who comments follows the
+		// post from this comment on, not before it.
+		if err := rc.recordFollow(ev, d); err != nil {
+			return nil, nil, err
+		}
 	}
-	return out, nil
+	return out, rc.follows, nil
+}
+
+// decodeNoticeData decodes the fields the notices read from an event of
+// a type they handle; ok is false for other types and for data that does
+// not decode (not ours to repair; it must not block the log).
+func decodeNoticeData(ev store.Event) (noticeData, bool) {
+	var d noticeData
+	switch ev.Type {
+	case "mention", "ack.requested", "comment.added", "post.published":
+	default:
+		return d, false
+	}
+	if len(ev.Data) > 0 {
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			return d, false
+		}
+	}
+	return d, true
 }
 
 // candidates lists who may hear of ev, the more specific first (a reply
 // before a comment on one's post, for the same person).
-func (rc *recipients) candidates(ev store.Event) ([]candidate, error) {
-	switch ev.Type {
-	case "mention", "ack.requested", "comment.added", "post.published":
-	default:
-		return nil, nil
-	}
-	var d noticeData
-	if len(ev.Data) > 0 {
-		if err := json.Unmarshal(ev.Data, &d); err != nil {
-			return nil, nil // not ours to repair; it must not block the log
-		}
-	}
+func (rc *recipients) candidates(ev store.Event, d noticeData) ([]candidate, error) {
 	switch ev.Type {
 	case "mention":
-		return []candidate{{d.UserID, NoticeMention, d.CommentID}}, nil
+		return []candidate{{userID: d.UserID, kind: NoticeMention, commentID: d.CommentID}}, nil
 	case "ack.requested":
-		return []candidate{{d.UserID, NoticeAck, 0}}, nil
+		return []candidate{{userID: d.UserID, kind: NoticeAck}}, nil
 	case "comment.added":
-		author, err := rc.author(ev.PostID)
+		pf, err := rc.post(ev.PostID)
+		if err != nil || pf == nil {
+			return nil, err
+		}
+		followers, err := rc.postFollowers(ev.PostID, pf)
 		if err != nil {
 			return nil, err
 		}
-		return []candidate{{d.ParentAuthorID, NoticeReply, d.CommentID}, {author, NoticeComment, d.CommentID}}, nil
+		out := []candidate{{userID: d.ParentAuthorID, kind: NoticeReply, commentID: d.CommentID}}
+		mentioned := rc.mentioned[d.CommentID]
+		if followers[pf.author] == Immediate && !slices.Contains(mentioned, pf.author) {
+			out = append(out, candidate{userID: pf.author, kind: NoticeComment, commentID: d.CommentID})
+		}
+		ids := make([]uint64, 0, len(followers))
+		for uid, m := range followers {
+			if m == Immediate && uid != pf.author && !slices.Contains(mentioned, uid) {
+				ids = append(ids, uid)
+			}
+		}
+		slices.Sort(ids)
+		for _, uid := range ids {
+			out = append(out, candidate{userID: uid, kind: NoticeFollow, commentID: d.CommentID})
+		}
+		return out, nil
 	case "post.published":
 		if !d.First {
 			return nil, nil // published again after a return to draft: told once
 		}
-		followers, err := rc.immediateFollowers(ev.ProjectID)
-		if err != nil || len(followers) == 0 {
+		pf, err := rc.post(ev.PostID)
+		if err != nil || pf == nil {
 			return nil, err
 		}
-		author, err := rc.author(ev.PostID)
+		followers, err := rc.immediateFollowers(ev.ProjectID)
 		if err != nil {
 			return nil, err
 		}
 		var out []candidate
 		for _, uid := range followers {
-			if uid != author {
-				out = append(out, candidate{uid, NoticePost, 0})
+			if uid != pf.author {
+				out = append(out, candidate{userID: uid, kind: NoticePost})
+			}
+		}
+		for _, tag := range pf.tags {
+			tf, err := rc.tagFollowers(tag)
+			if err != nil {
+				return nil, err
+			}
+			for _, uid := range tf {
+				if uid != pf.author {
+					out = append(out, candidate{userID: uid, kind: NoticeTag, tag: tag})
+				}
 			}
 		}
 		return out, nil
@@ -409,21 +511,117 @@ func (rc *recipients) candidates(ev store.Event) ([]candidate, error) {
 	return nil, nil
 }
 
-// author returns the author of a post, 0 when it is gone.
-func (rc *recipients) author(postID uint64) (uint64, error) {
-	if a, ok := rc.authors[postID]; ok {
-		return a, nil
+// recordFollow notes the implicit follow of a post that ev makes (see
+// follow.go), to be written with the batch's notices, and counts it for
+// the batch's later events.
+func (rc *recipients) recordFollow(ev store.Event, d noticeData) error {
+	var uid uint64
+	why := ""
+	switch ev.Type {
+	case "post.published":
+		if !d.First {
+			return nil
+		}
+		why = FollowAuthor
+	case "comment.added":
+		uid, why = ev.ActorID, FollowCommenter
+	case "mention":
+		uid, why = d.UserID, FollowMentioned
+	default:
+		return nil
+	}
+	pf, err := rc.post(ev.PostID)
+	if err != nil || pf == nil {
+		return err
+	}
+	if why == FollowAuthor {
+		uid = pf.author
+	}
+	if uid == 0 {
+		return nil
+	}
+	followers, err := rc.postFollowers(ev.PostID, pf)
+	if err != nil {
+		return err
+	}
+	if _, ok := followers[uid]; ok && !(uid == pf.author && why == FollowAuthor) {
+		return nil // a record (or the author's default) decides already
+	}
+	if _, ok := followers[uid]; !ok {
+		followers[uid] = Immediate
+	}
+	rc.follows = append(rc.follows, implicitFollow{seq: ev.Seq, userID: uid, postID: ev.PostID,
+		projectID: pf.project, why: why, at: ev.Time})
+	return nil
+}
+
+// post returns what the notices need of a post, nil when it is gone.
+func (rc *recipients) post(postID uint64) (*postFacts, error) {
+	if pf, ok := rc.posts[postID]; ok {
+		return pf, nil
 	}
 	p, _, err := rc.s.posts.Post(systemActor, postID)
 	if apperr.Is(err, apperr.NotFound) {
-		rc.authors[postID] = 0
-		return 0, nil
+		rc.posts[postID] = nil
+		return nil, nil
 	}
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	rc.authors[postID] = p.AuthorID
-	return p.AuthorID, nil
+	pf := &postFacts{author: p.AuthorID, project: p.ProjectID, tags: p.Tags}
+	rc.posts[postID] = pf
+	return pf, nil
+}
+
+// postFollowers returns, by person, the mode of everyone with a
+// subscription to the post (explicit or implicit) and of its author, who
+// follows it Immediate without one.
+func (rc *recipients) postFollowers(postID uint64, pf *postFacts) (map[uint64]Mode, error) {
+	if m, ok := rc.followers[postID]; ok {
+		return m, nil
+	}
+	m := map[uint64]Mode{}
+	err := rc.s.db.Bolt().View(func(tx *bbolt.Tx) error {
+		prefix := store.Key(postID)
+		c := tx.Bucket(bPostFollowers).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(k) == 16 {
+				m[store.U64(k[8:])] = Mode(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "read the followers of post %d", postID)
+	}
+	if _, ok := m[pf.author]; !ok && pf.author != 0 {
+		m[pf.author] = Immediate
+	}
+	rc.followers[postID] = m
+	return m, nil
+}
+
+// tagFollowers returns the people who follow tag Immediate.
+func (rc *recipients) tagFollowers(tag string) ([]uint64, error) {
+	if ids, ok := rc.tags[tag]; ok {
+		return ids, nil
+	}
+	var ids []uint64
+	err := rc.s.db.Bolt().View(func(tx *bbolt.Tx) error {
+		prefix := append([]byte(tag), 0)
+		c := tx.Bucket(bTagFollowers).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(k) == len(prefix)+8 && Mode(v) == Immediate {
+				ids = append(ids, store.U64(k[len(prefix):]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(err, "read the followers of tag %s", tag)
+	}
+	rc.tags[tag] = ids
+	return ids, nil
 }
 
 // immediateFollowers returns the people who chose Immediate for the

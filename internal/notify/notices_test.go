@@ -379,20 +379,38 @@ func TestNoticeReply(t *testing.T) {
 		t.Error("two messages share a Message-ID")
 	}
 
-	// Bob answers in his own thread: Ada hears of it, Bob does not.
-	e.comment(e.bob, p, first.ID, "Thanks Carol.")
-	// Carol mentions Ada in a comment on Ada's post: one notice, the mention.
-	e.comment(e.carol, p, 0, "@ada can you sign the order?")
+	// Bob answers in his own thread: Ada hears of it, and Carol, who
+	// commented on the post and so follows it; Bob does not.
+	thanks := e.comment(e.bob, p, first.ID, "Thanks Carol.")
+	// Carol mentions Ada in a comment on Ada's post: one notice, the
+	// mention. Bob follows the post (he commented): a comment.
+	sign := e.comment(e.carol, p, 0, "@ada can you sign the order?")
 	e.consume()
-	if got := kinds(e.pending(e.ada)); len(got) != 3 {
-		t.Fatalf("Ada's pending kinds %v, want comment, comment, mention", got)
+	if got := kinds(e.pending(e.ada)); len(got) != 2 || got[0] != notify.NoticeComment || got[1] != notify.NoticeMention {
+		t.Fatalf("Ada's pending kinds %v, want comment, mention", got)
 	}
-	if ns := e.pending(e.bob); len(ns) != 0 {
-		t.Errorf("Bob heard of his own reply: %+v", ns)
+	if ns := e.pending(e.bob); len(ns) != 1 || ns[0].Kind != notify.NoticeFollow || ns[0].CommentID != sign.ID {
+		t.Errorf("Bob's pending %+v, want Carol's comment on the post he follows, not his own reply", ns)
+	}
+	if ns := e.pending(e.carol); len(ns) != 1 || ns[0].Kind != notify.NoticeFollow || ns[0].CommentID != thanks.ID {
+		t.Errorf("Carol's pending %+v, want Bob's comment on the post she follows", ns)
 	}
 	e.clock.Advance(notify.BundleWindow)
 	e.round()
-	m := e.receivedOne(e.ada)
+	got = map[string]gotMail{}
+	for _, m := range e.received() {
+		got[m.To] = m
+	}
+	if len(got) != 3 {
+		t.Fatalf("received mail for %v, want Ada, Bob and Carol", keysOf(got))
+	}
+	if want := "Carol Jones commented on “Vendor choice”"; got[e.bob.Email].Subject != want {
+		t.Errorf("Bob's subject %q, want %q", got[e.bob.Email].Subject, want)
+	}
+	if text := oneLine(got[e.bob.Email].Parts["text/plain"]); !strings.Contains(text, "Carol Jones commented on a post you follow") {
+		t.Errorf("Bob's text part:\n%s", got[e.bob.Email].Parts["text/plain"])
+	}
+	m := got[e.ada.Email]
 	if want := "2 updates in Apollo: “Vendor choice”"; m.Subject != want {
 		t.Errorf("subject %q, want %q", m.Subject, want)
 	}
@@ -580,11 +598,12 @@ func TestNoticeEmailOff(t *testing.T) {
 		t.Fatalf("Ada has %d notices, want 1", len(got))
 	}
 	// Ada unsubscribes before her notice went out; Bob, deactivated,
-	// was mentioned (in a comment on his post: two notices) just before.
+	// was mentioned (in a comment on his post: one notice, the mention)
+	// just before.
 	e.comment(e.ada, e.mustPost("hello"), 0, "@bob see above.")
 	e.consume()
-	if got := kinds(e.pending(e.bob)); len(got) != 2 || got[0] != notify.NoticeComment || got[1] != notify.NoticeMention {
-		t.Fatalf("Bob's pending kinds %v, want comment and mention", got)
+	if got := kinds(e.pending(e.bob)); len(got) != 1 || got[0] != notify.NoticeMention {
+		t.Fatalf("Bob's pending kinds %v, want the mention", got)
 	}
 	if err := e.n.SetEmailOff(e.ada.ID, true); err != nil {
 		t.Fatal(err)
@@ -712,9 +731,9 @@ func TestNoticePrivateMention(t *testing.T) {
 func TestNoticeCrashSafety(t *testing.T) {
 	e := newNoticeEnv(t)
 	p := e.post(e.bob, "apollo", posts.PostInput{Title: "Plan", Body: "@ada here."})
-	e.comment(e.carol, p, 0, "Looks good.") // to Bob
-	if n := e.consume(); n != 2 {
-		t.Fatalf("first read added %d, want 2", n)
+	e.comment(e.carol, p, 0, "Looks good.") // to Bob, and to Ada, who follows the post since she was mentioned
+	if n := e.consume(); n != 3 {
+		t.Fatalf("first read added %d, want 3", n)
 	}
 	if n := e.consume(); n != 0 {
 		t.Fatalf("second read added %d", n)
@@ -731,7 +750,7 @@ func TestNoticeCrashSafety(t *testing.T) {
 	if n := e.consume(); n != 0 {
 		t.Fatalf("read after rewinding the cursor added %d", n)
 	}
-	if len(e.pending(e.ada)) != 1 || len(e.pending(e.bob)) != 1 {
+	if len(e.pending(e.ada)) != 2 || len(e.pending(e.bob)) != 1 {
 		t.Fatalf("pending Ada %+v, Bob %+v", e.pending(e.ada), e.pending(e.bob))
 	}
 	e.clock.Advance(notify.BundleWindow)
@@ -753,10 +772,12 @@ func TestNoticeCrashSafety(t *testing.T) {
 	if got := e.received(); len(got) != 2 {
 		t.Fatalf("received %d messages, want 2", len(got))
 	}
-	// Later events still come through.
+	// Later events still come through: a mention of Ada (not also a
+	// comment on a post she follows), and the comment to Carol, who
+	// follows the post since she commented.
 	e.comment(e.bob, p, 0, "@ada one more thing.")
-	if n := e.consume(); n != 1 {
-		t.Fatalf("a new mention added %d", n)
+	if n := e.consume(); n != 2 {
+		t.Fatalf("a new mention added %d, want 2", n)
 	}
 }
 

@@ -4,13 +4,18 @@
 // the posts package's data and the event log; it owns the buckets
 // "notify.*".
 //
-// This package is being built across sessions; see the issue "Notifications
-// and digests". What exists: subscriptions with defaults, per-person
-// settings (quiet hours included), weekly digest windows, digest building,
-// immediate notices bundled per person (notices.go), e-mail composition, a
-// durable outbox with retries, one-click unsubscribe, and webhooks per
-// project to Slack, Microsoft Teams or any JSON receiver, with their own
-// durable queue and delivery log (webhooks.go).
+// What it does, file by file: subscriptions to projects with defaults and
+// per-person settings, quiet hours included (subscriptions.go); following
+// tags (site-wide) and posts (their comments), implicit for a post's
+// author, commenters and people mentioned (follow.go); weekly and daily
+// digest windows (window.go) and digest building (digest.go); immediate
+// notices bundled per person (notices.go); e-mail composition (mail.go,
+// notice_mail.go, guest_mail.go); a durable outbox with retries
+// (outbox.go); one-click unsubscribe (unsubscribe.go); guest subscribers
+// of a project, outside addresses with a magic link to read it
+// (guests.go); webhooks per project to Slack, Microsoft Teams or any JSON
+// receiver, with their own durable queue and delivery log (webhooks.go);
+// and the scheduler that runs it all every minute (scheduler.go).
 package notify
 
 import (
@@ -76,17 +81,46 @@ func DefaultSettings() Settings { return Settings{DigestHour: 8, WeeklyDay: time
 // Window is the period a digest covers: [Start, End), and its label.
 type Window struct {
 	Start, End time.Time
-	Label      string // ISO week of the window's start, e.g. "2026-W48"
+	// Label names the window: the ISO week of its start for a weekly
+	// window ("2026-W48"), the local date of its start for a daily one
+	// ("2026-11-30").
+	Label string
+	Daily bool // a daily digest's window (DailyWindow), not a weekly one
 }
 
 // Digest is one person's digest for one window: the projects they follow
 // with something to say, those at risk, off track or overdue first, and
 // what waits for them.
 type Digest struct {
-	User     *users.User
+	User *users.User
+	// Guest is the reader of a guest subscriber's digest (guests.go), whose
+	// User is nil: it has the one project of the guest, nothing else.
+	Guest    *Guest
 	Window   Window
 	Projects []ProjectDigest
-	Waiting  []*posts.Post // acknowledgement requests open for the person
+	// Tags are the followed tags' posts of the window in projects that
+	// are not listed above (follow.go), by tag.
+	Tags []TagDigest
+	// Discussions are the followed posts with new comments in the window.
+	Discussions []DiscussionDigest
+	Waiting     []*posts.Post // acknowledgement requests open for the person (weekly digests)
+}
+
+// TagDigest is what was published with one followed tag during the
+// window, newest first, in projects the digest does not list already.
+type TagDigest struct {
+	Tag   string
+	Posts []DigestPost // Project is set
+}
+
+// DiscussionDigest is a followed post with comments written by others
+// during the window.
+type DiscussionDigest struct {
+	Post       *posts.Post
+	Project    *posts.ProjectView
+	Comments   int       // new comments by others in the window
+	Commenters []string  // their authors' names, first to comment first, at most maxCommenters
+	LastAt     time.Time // the newest of them
 }
 
 // ProjectDigest is what happened in one project during the window.
@@ -106,6 +140,7 @@ type DigestPost struct {
 	Author   *users.User
 	Mine     bool // the reader wrote it (the digest is a complete record)
 	Comments int
+	Project  *posts.ProjectView // set in TagDigest, where posts come from several projects
 }
 
 // Empty reports whether the digest has nothing to say (it is then not
@@ -114,7 +149,7 @@ func (d *Digest) Empty() bool {
 	if d == nil {
 		return true
 	}
-	if len(d.Waiting) > 0 {
+	if len(d.Waiting) > 0 || len(d.Tags) > 0 || len(d.Discussions) > 0 {
 		return false
 	}
 	for _, p := range d.Projects {

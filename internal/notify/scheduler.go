@@ -29,6 +29,20 @@ import (
 // A server that was down when a window ended catches up when it starts,
 // as long as the window ended at most MaxDigestDelay ago; an older digest
 // is not sent any more (the web page and the feed still show it).
+//
+// Daily digests work the same way, on daily windows (DailyWindow): due
+// once a day at the person's digest hour, under the key DigestKey(user,
+// "2026-11-30"), for people who follow something Daily (the index
+// notify.daily, follow.go, makes that one lookup; the others have no daily
+// digest at all). After a crash and restart only the last complete
+// window is caught up, a day's at most once.
+//
+// Guest subscribers (guests.go) get their project's digest, weekly or
+// daily, on Monday (every day) at 08:00 in their zone, under
+// GuestDigestKey(guest, label), unless they unsubscribed; the window that
+// ended before they were added is not sent (their welcome message came
+// instead). A guest removed while their digest is built gets nothing: the
+// enqueue checks, in its transaction, that they are still on the list.
 
 // MaxDigestDelay is how late a digest may still be sent after its window
 // ended.
@@ -40,9 +54,10 @@ func DigestKey(userID uint64, label string) string {
 	return "digest/" + strconv.FormatUint(userID, 10) + "/" + label
 }
 
-// RunDigests enqueues the weekly digest of every person whose window has
-// ended and whose digest for it is not enqueued yet: active accounts with
-// an e-mail address whose settings have neither EmailOff nor MentionsOnly.
+// RunDigests enqueues the weekly (and daily) digest of every person whose
+// window has ended and whose digest for it is not enqueued yet: active
+// accounts with an e-mail address whose settings have neither EmailOff
+// nor MentionsOnly, and guest subscribers who did not unsubscribe.
 // It returns how many digests it enqueued. A failure for one person does
 // not stop the others; the errors are joined. It stops early, with ctx's
 // error, when ctx ends.
@@ -61,6 +76,7 @@ func (s *Service) RunDigests(ctx context.Context) (enqueued int, err error) {
 	now := s.now()
 	type due struct {
 		u   *users.User
+		g   *Guest
 		w   Window
 		key string
 	}
@@ -79,14 +95,34 @@ func (s *Service) RunDigests(ctx context.Context) (enqueued int, err error) {
 				continue
 			}
 			w := WeeklyWindow(now, u.Location(), st.WeeklyDay, st.DigestHour)
-			if w.End.After(now) || now.Sub(w.End) > MaxDigestDelay {
+			if !w.End.After(now) && now.Sub(w.End) <= MaxDigestDelay {
+				if key := DigestKey(u.ID, w.Label); sent.Get([]byte(key)) == nil {
+					todo = append(todo, due{u: u, w: w, key: key})
+				}
+			}
+			if hasDaily(tx, u.ID) {
+				w := DailyWindow(now, u.Location(), st.DigestHour)
+				if key := DigestKey(u.ID, w.Label); sent.Get([]byte(key)) == nil && now.Sub(w.End) <= MaxDigestDelay {
+					todo = append(todo, due{u: u, w: w, key: key})
+				}
+			}
+		}
+		guests, err := s.allGuests(tx)
+		if err != nil {
+			return err
+		}
+		for i := range guests {
+			g := &guests[i]
+			if g.EmailOff {
 				continue
 			}
-			key := DigestKey(u.ID, w.Label)
-			if sent.Get([]byte(key)) != nil {
+			w := guestWindow(g, now)
+			if w.End.Before(g.AddedAt) || now.Sub(w.End) > MaxDigestDelay {
 				continue
 			}
-			todo = append(todo, due{u, w, key})
+			if key := GuestDigestKey(g.ID, w.Label); sent.Get([]byte(key)) == nil {
+				todo = append(todo, due{g: g, w: w, key: key})
+			}
 		}
 		return nil
 	})
@@ -98,9 +134,21 @@ func (s *Service) RunDigests(ctx context.Context) (enqueued int, err error) {
 		if err := ctx.Err(); err != nil {
 			return enqueued, err
 		}
-		added, err := s.enqueueDigest(t.u.ID, t.w, t.key)
+		var added bool
+		var err error
+		if t.g != nil {
+			added, err = s.enqueueGuestDigest(t.g, t.w, t.key)
+		} else {
+			added, err = s.enqueueDigest(t.u.ID, t.w, t.key)
+		}
 		if err != nil {
-			errs = append(errs, apperr.Wrap(err, "digest %s for %s", t.key, t.u.Email))
+			to := t.key
+			if t.u != nil {
+				to = t.u.Email
+			} else if t.g != nil {
+				to = t.g.Email
+			}
+			errs = append(errs, apperr.Wrap(err, "digest %s for %s", t.key, to))
 			continue
 		}
 		if added {
@@ -108,6 +156,35 @@ func (s *Service) RunDigests(ctx context.Context) (enqueued int, err error) {
 		}
 	}
 	return enqueued, errors.Join(errs...)
+}
+
+// enqueueGuestDigest builds and enqueues a guest's digest, checking in the
+// enqueue's transaction that the guest is still on the list.
+func (s *Service) enqueueGuestDigest(g *Guest, w Window, key string) (bool, error) {
+	d, err := s.BuildGuestDigest(g, w)
+	if err != nil {
+		return false, err
+	}
+	if d.Empty() {
+		return false, s.markNothingToSend(key)
+	}
+	m, err := s.ComposeDigest(d)
+	if err != nil {
+		return false, err
+	}
+	added := false
+	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+		cur, err := getGuest(tx, g.ProjectID, g.ID)
+		if err != nil || cur == nil || cur.EmailOff {
+			return err // removed or unsubscribed meanwhile: nothing to send
+		}
+		added, err = s.enqueueTx(tx, key, m)
+		return err
+	})
+	if err != nil {
+		return false, apperr.Wrap(err, "enqueue message %s", key)
+	}
+	return added, nil
 }
 
 func (s *Service) enqueueDigest(userID uint64, w Window, key string) (bool, error) {

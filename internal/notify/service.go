@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"projblog/internal/apperr"
 	"projblog/internal/posts"
 	"projblog/internal/store"
 	"projblog/internal/users"
@@ -18,6 +19,8 @@ var (
 	bSent     = []byte("notify.sent")     // outbox.go: keys of messages sent (or enqueued) once
 	bMeta     = []byte("notify.meta")     // unsubscribe.go: the signing secret; notices.go: the notices' mark
 	bPending  = []byte("notify.pending")  // notices.go: immediate notices waiting to be bundled
+	// follow.go (bTagSubs, bTagFollowers, bPostSubs, bPostFollowers,
+	// bDaily) and guests.go (bGuests, bGuestTokens) declare theirs.
 )
 
 // Options configure the service.
@@ -39,6 +42,8 @@ type Service struct {
 	posts *posts.Service
 	users *users.Service
 	opts  Options
+	// digests caches each project's part of a digest (digest_cache.go).
+	digests *digestCache
 }
 
 // New opens the service on db, creating its buckets. On a database where
@@ -53,13 +58,17 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Servi
 		opts.Now = time.Now
 	}
 	names := []string{}
-	for _, b := range [][]byte{bSubs, bSettings, bOutbox, bSent, bMeta, bPending} {
+	for _, b := range [][]byte{bSubs, bSettings, bOutbox, bSent, bMeta, bPending,
+		bTagSubs, bTagFollowers, bPostSubs, bPostFollowers, bDaily, bGuests, bGuestTokens} {
 		names = append(names, string(b))
 	}
 	if err := db.EnsureBuckets(names...); err != nil {
 		return nil, err
 	}
-	s := &Service{db: db, posts: p, users: u, opts: opts}
+	s := &Service{db: db, posts: p, users: u, opts: opts, digests: newDigestCache()}
+	if err := s.indexDaily(); err != nil {
+		return nil, apperr.Wrap(err, "index the daily subscriptions")
+	}
 	if err := s.startNotices(); err != nil {
 		return nil, err
 	}

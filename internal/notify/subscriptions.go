@@ -132,6 +132,9 @@ func (s *Service) SetProjectMode(actor access.Actor, projectSlug string, m Mode)
 		if err := b.Put(key, []byte(m)); err != nil {
 			return apperr.Wrap(err, "store subscription")
 		}
+		if err := setDaily(tx, actor.UserID, dailyProject, store.Key(pv.ID), m); err != nil {
+			return apperr.Wrap(err, "store subscription")
+		}
 		return s.appendEvent(tx, EventFollowSet, actor.UserID, pv.ID, map[string]any{"mode": m})
 	})
 }

@@ -230,10 +230,12 @@ type WebhookDelivery struct {
 type WebhookFailure struct {
 	ProjectID, WebhookID uint64
 	Host                 string // of the webhook's URL
+	Format               string // of the webhook: WebhookSlack, WebhookTeams or WebhookJSON
 	DeliveryID, Event    string
 	Attempts             int
 	LastError            string
-	CreatedAt            time.Time
+	CreatedAt            time.Time // when the delivery was queued (the event)
+	LastAttemptAt        time.Time // when its last attempt was due
 }
 
 // deliveryRec is a queued or failed delivery as stored.
@@ -663,11 +665,12 @@ func (s *Service) WebhookFailures() ([]WebhookFailure, error) {
 				return nil
 			}
 			f := WebhookFailure{ProjectID: d.ProjectID, WebhookID: d.WebhookID, DeliveryID: d.DeliveryID,
-				Event: d.Event, Attempts: d.Attempts, LastError: d.LastError, CreatedAt: d.CreatedAt}
+				Event: d.Event, Attempts: d.Attempts, LastError: d.LastError, CreatedAt: d.CreatedAt,
+				LastAttemptAt: d.NextAt}
 			if v := hooks.Get(webhookKey(d.ProjectID, d.WebhookID)); v != nil {
 				var w Webhook
 				if json.Unmarshal(v, &w) == nil {
-					f.Host = w.Host()
+					f.Host, f.Format = w.Host(), w.Format
 				}
 			}
 			out = append(out, f)

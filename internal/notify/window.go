@@ -132,14 +132,73 @@ func WindowForLabel(label string, loc *time.Location, day time.Weekday, hour int
 	return Window{Start: start, End: end, Label: isoLabel(start.In(loc))}, nil
 }
 
-// Previous returns the weekly window just before w, with the same rules,
-// in the location of w.End. It is meant for windows made by WeeklyWindow
-// or WindowForLabel: the weekday and hour are read back from w (the
-// hour from whichever end was not moved by a daylight-saving gap), so a
-// window whose times lost their location (decoded from JSON, say) is
-// stepped back in that fixed offset.
+// Daily windows follow the same rules on a one-day step: a daily digest
+// covers [Start, End) from the person's digest hour on one local day to
+// the same wall-clock hour on the next, so a day with a change of
+// daylight-saving time is 23 or 25 hours long and the digest still comes
+// at the chosen hour; a skipped hour counts from when the gap ends, a
+// repeated hour at its first occurrence. A daily window is named by the
+// local date of its start ("2026-03-29").
+
+// dayLabelLayout is the layout of a daily window's label.
+const dayLabelLayout = "2006-01-02"
+
+// DailyWindow returns the most recent complete daily window at now for a
+// person in loc whose digest comes at hour:00: End is the latest such
+// moment at or before now (now itself when it is exactly one), Start the
+// same wall-clock time one local day earlier. Label is the local date of
+// Start; Daily is true. Start and End are in loc. A nil loc means UTC; an
+// hour outside 0–23 is clamped.
+func DailyWindow(now time.Time, loc *time.Location, hour int) Window {
+	loc, _, hour = cleanDayHour(loc, 0, hour)
+	y, m, d := now.In(loc).Date()
+	end := wallClock(loc, y, m, d, hour)
+	back := 0
+	if end.After(now) {
+		back = 1
+		end = wallClock(loc, y, m, d-1, hour)
+	}
+	start := wallClock(loc, y, m, d-back-1, hour)
+	return Window{Start: start, End: end, Label: start.In(loc).Format(dayLabelLayout), Daily: true}
+}
+
+// DayWindowForLabel returns the daily window, for a person in loc whose
+// digest comes at hour:00, that starts on the local date label
+// ("2026-03-29"). It is the inverse of DailyWindow's Label. Errors:
+// Invalid (Field "day") for a label that is not such a date.
+func DayWindowForLabel(label string, loc *time.Location, hour int) (Window, error) {
+	t, err := time.Parse(dayLabelLayout, strings.TrimSpace(label))
+	if err != nil {
+		return Window{}, apperr.FieldErr("day", "“%s” is not a day; write it like 2026-11-30.", label)
+	}
+	loc, _, hour = cleanDayHour(loc, 0, hour)
+	y, m, d := t.Date()
+	start := wallClock(loc, y, m, d, hour)
+	end := wallClock(loc, y, m, d+1, hour)
+	return Window{Start: start, End: end, Label: start.In(loc).Format(dayLabelLayout), Daily: true}, nil
+}
+
+// Next returns the label of the window after w (of the same kind): the
+// next ISO week, or the next local day.
+func (w Window) Next() string {
+	loc := w.End.Location()
+	if w.Daily {
+		return w.End.In(loc).Format(dayLabelLayout)
+	}
+	return isoLabel(w.Start.In(loc).AddDate(0, 0, 7))
+}
+
+// Previous returns the window just before w, with the same rules,
+// in the location of w.End. It is meant for windows made by
+// WeeklyWindow, WindowForLabel, DailyWindow or DayWindowForLabel: the
+// weekday and hour are read back from w (the hour from whichever end was
+// not moved by a daylight-saving gap), so a window whose times lost their
+// location (decoded from JSON, say) is stepped back in that fixed offset.
 func (w Window) Previous() Window {
 	loc := w.End.Location()
 	end, start := w.End.In(loc), w.Start.In(loc)
+	if w.Daily {
+		return DailyWindow(w.Start, loc, min(start.Hour(), end.Hour()))
+	}
 	return WeeklyWindow(w.Start, loc, end.Weekday(), min(start.Hour(), end.Hour()))
 }

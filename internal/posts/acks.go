@@ -124,7 +124,7 @@ func (s *Service) requestAcks(tx *bbolt.Tx, actor access.Actor, sc *scope, p *po
 		if err != nil {
 			return err
 		}
-		subj := access.Subject{Visibility: sc.proj.Visibility, Archived: sc.proj.Archived, Role: role}
+		subj := access.Subject{ProjectID: sc.proj.ID, Visibility: sc.proj.Visibility, Archived: sc.proj.Archived, Role: role}
 		if uid == 0 || !access.CanRead(access.Actor{UserID: uid}, subj) {
 			unreadable++
 			continue

@@ -162,7 +162,7 @@ func (s *Service) UnreadableMentions(actor access.Actor, projectSlug, body strin
 			if err != nil {
 				return err
 			}
-			subj := access.Subject{Visibility: sc.proj.Visibility, Archived: sc.proj.Archived, Role: role}
+			subj := access.Subject{ProjectID: sc.proj.ID, Visibility: sc.proj.Visibility, Archived: sc.proj.Archived, Role: role}
 			if !access.CanRead(a, subj) {
 				out = append(out, h)
 			}

@@ -66,7 +66,7 @@ type ProjectView struct {
 
 // Subject returns what access decisions need to know about the project.
 func (pv *ProjectView) Subject() access.Subject {
-	return access.Subject{Visibility: pv.Visibility, Archived: pv.Archived, Role: pv.Role}
+	return access.Subject{ProjectID: pv.ID, Visibility: pv.Visibility, Archived: pv.Archived, Role: pv.Role}
 }
 
 // Can reports whether actor (the one the view was made for) may do act in
@@ -124,7 +124,7 @@ type scope struct {
 
 // subject is the project as access decisions see it.
 func (sc *scope) subject() access.Subject {
-	return access.Subject{Visibility: sc.proj.Visibility, Archived: sc.proj.Archived, Role: sc.role}
+	return access.Subject{ProjectID: sc.proj.ID, Visibility: sc.proj.Visibility, Archived: sc.proj.Archived, Role: sc.role}
 }
 
 // viewSubject is subject with Archived cleared. It answers "who could edit
@@ -208,7 +208,7 @@ func (rp *readableProjects) ok(pid uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok := access.Can(rp.actor, access.Subject{Visibility: r.Visibility, Archived: r.Archived, Role: role}, access.Read)
+	ok := access.Can(rp.actor, access.Subject{ProjectID: pid, Visibility: r.Visibility, Archived: r.Archived, Role: role}, access.Read)
 	rp.seen[pid] = ok
 	return ok, nil
 }

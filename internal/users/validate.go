@@ -173,3 +173,9 @@ func cleanUserAgent(ua string) string {
 	}
 	return ua[:cut]
 }
+
+// ValidEmail returns email normalised (trimmed, lower-case) as accounts
+// store it, or an Invalid error with Field "email" for what is not one
+// bare address: for other packages that take e-mail addresses from a
+// form (notify's guest subscribers).
+func ValidEmail(email string) (string, error) { return validEmail(email) }

@@ -25,46 +25,53 @@ import (
 //	L  anonymous on a route behind requireLogin: a GET is redirected (303)
 //	   to /login?next=<the path>, a POST is answered 401
 //
+// The seventh reader is a guest subscriber of the project at hand (an
+// outside address the owner added, no account), whose browser came in
+// through their magic link: they read the project as a viewer would, and
+// everything else asks them to log in. The eighth is a guest of another
+// project (Wren, private, outside the matrix): to them every project of
+// the matrix is what it is to an anonymous reader.
+//
 // "archived" is an internal project archived after its posts were written.
 // The edit rows also try the delete button (same rule), and "edit others'"
 // the pin button (access.EditOthers).
 var httpMatrix = map[string]map[string]string{
 	"public": {
-		"read":           "YYYYYY",
-		"post":           "LFFYYY",
-		"edit-own":       "LFFYYY",
-		"edit-others":    "LFFFYY",
-		"manage-members": "LFFFYY",
-		"manage-project": "LFFFYY",
+		"read":           "YYYYYYYY",
+		"post":           "LFFYYYLL",
+		"edit-own":       "LFFYYYLL",
+		"edit-others":    "LFFFYYLL",
+		"manage-members": "LFFFYYLL",
+		"manage-project": "LFFFYYLL",
 	},
 	"internal": {
-		"read":           "NYYYYY",
-		"post":           "LFFYYY",
-		"edit-own":       "LFFYYY",
-		"edit-others":    "LFFFYY",
-		"manage-members": "LFFFYY",
-		"manage-project": "LFFFYY",
+		"read":           "NYYYYYYN",
+		"post":           "LFFYYYLL",
+		"edit-own":       "LFFYYYLL",
+		"edit-others":    "LFFFYYLL",
+		"manage-members": "LFFFYYLL",
+		"manage-project": "LFFFYYLL",
 	},
 	"private": {
-		"read":           "NNYYYY",
-		"post":           "LNFYYY",
-		"edit-own":       "LNFYYY",
-		"edit-others":    "LNFFYY",
-		"manage-members": "LNFFYY",
-		"manage-project": "LNFFYY",
+		"read":           "NNYYYYYN",
+		"post":           "LNFYYYLL",
+		"edit-own":       "LNFYYYLL",
+		"edit-others":    "LNFFYYLL",
+		"manage-members": "LNFFYYLL",
+		"manage-project": "LNFFYYLL",
 	},
 	"archived": {
-		"read":           "NYYYYY",
-		"post":           "LFFFFF",
-		"edit-own":       "LFFFFF",
-		"edit-others":    "LFFFFF",
-		"manage-members": "LFFFYY",
-		"manage-project": "LFFFYY",
+		"read":           "NYYYYYYN",
+		"post":           "LFFFFFLL",
+		"edit-own":       "LFFFFFLL",
+		"edit-others":    "LFFFFFLL",
+		"manage-members": "LFFFYYLL",
+		"manage-project": "LFFFYYLL",
 	},
 }
 
 var (
-	matrixReaders = []string{"anonymous", "non-member", "viewer", "member", "owner", "admin"}
+	matrixReaders = []string{"anonymous", "non-member", "viewer", "member", "owner", "admin", "guest", "other-guest"}
 	matrixKinds   = []string{"public", "internal", "private", "archived"}
 	matrixActions = []string{"read", "post", "edit-own", "edit-others", "manage-members", "manage-project"}
 )
@@ -105,6 +112,7 @@ type matrixEnv struct {
 	admin    access.Actor // to look at the database behind the pages
 	projects map[string]*matrixProject
 	readers  map[string]*matrixReader
+	guests   map[string]*matrixReader // by project kind: a guest of that project
 }
 
 // newMatrixEnv builds the site of the matrix: one project of each kind,
@@ -127,7 +135,8 @@ func newMatrixEnv(t *testing.T) *matrixEnv {
 	admin := e.user("admin@example.com", "Ada Admin", true)
 	authors := map[string]*users.User{"member": member, "owner": owner, "viewer": viewer, "non-member": outsider, "admin": admin}
 
-	me := &matrixEnv{env: e, admin: admin.Actor(), projects: map[string]*matrixProject{}, readers: map[string]*matrixReader{}}
+	me := &matrixEnv{env: e, admin: admin.Actor(), projects: map[string]*matrixProject{}, readers: map[string]*matrixReader{},
+		guests: map[string]*matrixReader{}}
 	specs := []struct{ kind, slug, word string }{
 		{"public", "kestrel", "Kestrel"},
 		{"internal", "heron", "Heron"},
@@ -165,6 +174,36 @@ func newMatrixEnv(t *testing.T) *matrixEnv {
 			}
 		}
 		me.projects[sp.kind] = pr
+	}
+	for kind, pr := range me.projects {
+		g, err := e.notify.AddGuest(owner.Actor(), pr.slug, "guest-"+kind+"@outside.example", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := e.notify.GuestToken(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.client()
+		if res := c.get("/guest/" + token); res.Status != http.StatusSeeOther {
+			t.Fatalf("the magic link of %s: %d", pr.slug, res.Status)
+		}
+		me.guests[kind] = &matrixReader{name: "guest", c: c}
+	}
+	if _, err := e.posts.CreateProject(owner.Actor(), posts.ProjectInput{Slug: "wren", Name: "Wren Lab", Visibility: access.Private}, owner.ID); err != nil {
+		t.Fatal(err)
+	}
+	og, err := e.notify.AddGuest(owner.Actor(), "wren", "guest-wren@outside.example", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ogToken, err := e.notify.GuestToken(og)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me.readers["other-guest"] = &matrixReader{name: "other-guest", c: e.client()}
+	if res := me.readers["other-guest"].c.get("/guest/" + ogToken); res.Status != http.StatusSeeOther {
+		t.Fatalf("the magic link of wren: %d", res.Status)
 	}
 	me.readers["anonymous"] = &matrixReader{name: "anonymous", c: e.client()}
 	for name, u := range authors {
@@ -259,6 +298,9 @@ func TestAccessMatrixHTTP(t *testing.T) {
 			for i, reader := range matrixReaders {
 				want := row[i]
 				rd := me.readers[reader]
+				if reader == "guest" {
+					rd = me.guests[kind]
+				}
 				cells++
 				t.Run(kind+"/"+action+"/"+reader, func(t *testing.T) {
 					switch action {
@@ -268,7 +310,7 @@ func TestAccessMatrixHTTP(t *testing.T) {
 						me.checkPost(t, pr, rd, want)
 					case "edit-own":
 						target := pr.posts[reader]
-						if reader == "anonymous" {
+						if reader == "anonymous" || reader == "guest" || reader == "other-guest" {
 							target = pr.posts["member"]
 						}
 						me.checkEdit(t, pr, rd, target, want)

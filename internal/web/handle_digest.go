@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,30 +27,46 @@ func (s *Server) registerDigestRoutes(e *echo.Echo) {
 }
 
 // userWindow is the reader's last complete digest window, in their time
-// zone and on their chosen day and hour.
-func (s *Server) userWindow(u *users.User) (notify.Window, notify.Settings, error) {
+// zone and on their chosen day and hour: weekly, or daily when daily is
+// set.
+func (s *Server) userWindow(u *users.User, daily bool) (notify.Window, notify.Settings, error) {
 	st, err := s.notify.Settings(u.ID)
 	if err != nil {
 		return notify.Window{}, st, err
+	}
+	if daily {
+		return notify.DailyWindow(s.now(), u.Location(), st.DigestHour), st, nil
 	}
 	return notify.WeeklyWindow(s.now(), u.Location(), st.WeeklyDay, st.DigestHour), st, nil
 }
 
 // digestPage shows a digest: the week so far by default, or the complete
-// window of ?week=2026-W48, with links to the weeks around it.
+// window of ?week=2026-W48; with ?period=day the day so far, or the
+// complete daily window of ?day=2026-11-30; with links to the windows
+// around it and a switch between weeks and days.
 func (s *Server) digestPage(c echo.Context) error {
 	u := currentUser(c)
-	last, st, err := s.userWindow(u)
+	daily := c.QueryParam("period") == "day" || c.QueryParam("day") != ""
+	last, st, err := s.userWindow(u, daily)
 	if err != nil {
 		return err
 	}
-	// The week so far ends just after now, so what was published this very
-	// moment is in it (windows are half-open).
-	soFar := notify.Window{Start: last.End, End: s.now().Add(time.Nanosecond)}
+	// The window so far ends just after now, so what was published this
+	// very moment is in it (windows are half-open).
+	soFar := notify.Window{Start: last.End, End: s.now().Add(time.Nanosecond), Daily: daily}
 	w := soFar
 	current := true
-	if label := c.QueryParam("week"); label != "" {
-		if w, err = notify.WindowForLabel(label, u.Location(), st.WeeklyDay, st.DigestHour); err != nil {
+	label, param := c.QueryParam("week"), "week"
+	if daily {
+		label, param = c.QueryParam("day"), "day"
+	}
+	if label != "" {
+		if daily {
+			w, err = notify.DayWindowForLabel(label, u.Location(), st.DigestHour)
+		} else {
+			w, err = notify.WindowForLabel(label, u.Location(), st.WeeklyDay, st.DigestHour)
+		}
+		if err != nil {
 			return err
 		}
 		current = !w.End.Before(s.now())
@@ -67,12 +84,13 @@ func (s *Server) digestPage(c echo.Context) error {
 	p.Data["Digest"] = d
 	p.Data["Window"] = w
 	p.Data["Current"] = current
+	p.Data["Daily"] = daily
+	p.Data["Param"] = param
 	prev := last
 	if !current {
 		prev = w.Previous()
 		if w.Label != last.Label {
-			// The window after this one: the next week's label.
-			p.Data["NextLabel"] = nextLabel(w)
+			p.Data["NextLabel"] = w.Next()
 		} else {
 			p.Data["NextIsCurrent"] = true
 		}
@@ -84,25 +102,15 @@ func (s *Server) digestPage(c echo.Context) error {
 	return s.render(c, "digest", p)
 }
 
-// nextLabel is the ISO week label a week after w's start.
-func nextLabel(w notify.Window) string {
-	y, wk := w.Start.AddDate(0, 0, 7).ISOWeek()
-	return isoLabel(y, wk)
-}
+// Digest feed: how many complete windows it has entries for.
+const (
+	digestFeedWeeks = 8
+	digestFeedDays  = 14
+)
 
-func isoLabel(y, w int) string {
-	return strconv.Itoa(y) + "-W" + twoDigits(w)
-}
-
-func twoDigits(n int) string {
-	if n < 10 {
-		return "0" + strconv.Itoa(n)
-	}
-	return strconv.Itoa(n)
-}
-
-// digestFeed is one Atom entry per complete weekly window (the last eight),
-// for managers who read in a feed reader. It needs the personal ?token=.
+// digestFeed is one Atom entry per complete window: the last eight weeks,
+// and the last fourteen days for a reader who follows something daily, for
+// managers who read in a feed reader. It needs the personal ?token=.
 func (s *Server) digestFeed(c echo.Context) error {
 	u, _, err := s.feedReader(c)
 	if err != nil {
@@ -110,10 +118,6 @@ func (s *Server) digestFeed(c echo.Context) error {
 	}
 	if u == nil {
 		return apperr.New(apperr.NotFound, "The digest feed needs your personal feed address, shown on the digest page.")
-	}
-	w, _, err := s.userWindow(u)
-	if err != nil {
-		return err
 	}
 	l := u.Language
 	if l == "" {
@@ -124,28 +128,46 @@ func (s *Server) digestFeed(c echo.Context) error {
 		Description: s.t(l, "digest.feed_description"), SelfURL: s.opts.BaseURL + c.Request().URL.RequestURI(),
 		AltURL: s.opts.BaseURL + "/digest", Language: l, Generator: "projblog",
 	}
-	for i := 0; i < 8; i++ {
-		d, err := s.notify.BuildDigest(u.ID, w)
+	hasDaily, err := s.notify.HasDaily(u.ID)
+	if err != nil {
+		return err
+	}
+	for _, daily := range []bool{false, true} {
+		n, param := digestFeedWeeks, "week"
+		if daily {
+			n, param = digestFeedDays, "day"
+			if !hasDaily {
+				continue
+			}
+		}
+		w, _, err := s.userWindow(u, daily)
 		if err != nil {
 			return err
 		}
-		if !d.Empty() {
-			msg, err := s.notify.ComposeDigest(d)
+		for i := 0; i < n; i++ {
+			d, err := s.notify.BuildDigest(u.ID, w)
 			if err != nil {
 				return err
 			}
-			f.Entries = append(f.Entries, feeds.Entry{
-				ID:          feeds.FeedID(s.opts.BaseURL, "digest/"+u.Handle+"/"+w.Label),
-				Title:       msg.Subject,
-				URL:         s.opts.BaseURL + "/digest?week=" + w.Label,
-				AuthorName:  "projblog",
-				Published:   w.End,
-				Updated:     w.End,
-				ContentHTML: bodyOf(msg.HTML),
-			})
+			if !d.Empty() {
+				msg, err := s.notify.ComposeDigest(d)
+				if err != nil {
+					return err
+				}
+				f.Entries = append(f.Entries, feeds.Entry{
+					ID:          feeds.FeedID(s.opts.BaseURL, "digest/"+u.Handle+"/"+w.Label),
+					Title:       msg.Subject,
+					URL:         s.opts.BaseURL + "/digest?" + param + "=" + w.Label,
+					AuthorName:  "projblog",
+					Published:   w.End,
+					Updated:     w.End,
+					ContentHTML: bodyOf(msg.HTML),
+				})
+			}
+			w = w.Previous()
 		}
-		w = w.Previous()
 	}
+	slices.SortStableFunc(f.Entries, func(a, b feeds.Entry) int { return b.Published.Compare(a.Published) })
 	c.Response().Header().Set("Cache-Control", "private, max-age=300")
 	var b strings.Builder
 	if err := feeds.Render(&b, f, feeds.Atom, s.opts.BaseURL); err != nil {
@@ -170,7 +192,12 @@ func bodyOf(doc string) string {
 	return doc[i+k+1 : j]
 }
 
-// notificationsForm is the settings page's part about notifications.
+// maxListedPosts is how many followed posts the settings page lists.
+const maxListedPosts = 50
+
+// notificationsData is the settings page's part about notifications: the
+// settings, and every subscription with its mode: the projects the reader
+// may read, the tags and the posts they follow.
 func (s *Server) notificationsData(c echo.Context, p *page) error {
 	u := currentUser(c)
 	st, err := s.notify.Settings(u.ID)
@@ -196,11 +223,25 @@ func (s *Server) notificationsData(c echo.Context, p *page) error {
 		}
 		rows = append(rows, row{pv, m})
 	}
+	tags, err := s.notify.FollowedTags(u.ID)
+	if err != nil {
+		return err
+	}
+	followed, total, err := s.notify.FollowedPosts(u.ID, maxListedPosts)
+	if err != nil {
+		return err
+	}
 	p.Data["Notify"] = st
 	p.Data["Follow"] = rows
-	p.Data["Modes"] = []notify.Mode{notify.Immediate, notify.Weekly, notify.Off}
+	p.Data["FollowTags"] = tags
+	p.Data["FollowPosts"] = followed
+	p.Data["FollowPostsMore"] = max(total-len(followed), 0)
+	p.Data["Modes"] = followModes
 	return nil
 }
+
+// followModes are the modes a person chooses from, in the forms' order.
+var followModes = []notify.Mode{notify.Immediate, notify.Daily, notify.Weekly, notify.Off}
 
 func (s *Server) saveNotifications(c echo.Context) error {
 	u := currentUser(c)
@@ -220,34 +261,100 @@ func (s *Server) saveNotifications(c echo.Context) error {
 	return s.redirectFlash(c, "/settings#notify-h", "saved")
 }
 
-// saveFollow stores the mode chosen for each project (mode_SLUG fields).
+// saveFollow stores the modes chosen in one form: mode_SLUG for a project,
+// tag_TAG for a tag, post_ID for a post. The settings page sends them all;
+// the Follow control of a post or tag page sends one, with next, the page
+// to go back to. Every mode is checked before any is stored, so a form
+// with a bad one changes nothing.
 func (s *Server) saveFollow(c echo.Context) error {
 	u := currentUser(c)
 	form, err := c.FormParams()
 	if err != nil {
 		return apperr.New(apperr.Invalid, "The form could not be read.")
 	}
+	type choice struct {
+		kind, key string
+		mode      notify.Mode
+	}
+	var choices []choice
 	for key, vals := range form {
-		slug, ok := strings.CutPrefix(key, "mode_")
-		if !ok || len(vals) == 0 {
+		if len(vals) == 0 {
 			continue
 		}
-		if err := s.notify.SetProjectMode(u.Actor(), slug, notify.Mode(vals[0])); err != nil {
+		m := notify.Mode(vals[0])
+		for _, kind := range []string{"mode_", "tag_", "post_"} {
+			if rest, ok := strings.CutPrefix(key, kind); ok {
+				if !m.Valid() {
+					return apperr.FieldErr("mode", "Please choose how to follow: immediately, daily, weekly or off.")
+				}
+				choices = append(choices, choice{kind, rest, m})
+			}
+		}
+	}
+	slices.SortFunc(choices, func(a, b choice) int { return strings.Compare(a.kind+a.key, b.kind+b.key) })
+	for _, ch := range choices {
+		var err error
+		switch ch.kind {
+		case "mode_":
+			err = s.notify.SetProjectMode(u.Actor(), ch.key, ch.mode)
+		case "tag_":
+			err = s.notify.SetTagMode(u.Actor(), ch.key, ch.mode)
+		case "post_":
+			id, perr := strconv.ParseUint(ch.key, 10, 64)
+			if perr != nil {
+				return apperr.New(apperr.NotFound, "No such post.")
+			}
+			err = s.notify.SetPostMode(u.Actor(), id, ch.mode)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return s.redirectFlash(c, "/settings#follow-h", "saved")
+	next := "/settings#follow-h"
+	if n := c.FormValue("next"); n != "" {
+		next = safeNext(n)
+	}
+	return s.redirectFlash(c, next, "saved")
 }
 
 // unsubscribeForm asks for a confirmation click (a GET never changes
 // anything: link scanners in mail systems follow links).
 func (s *Server) unsubscribeForm(c echo.Context) error {
-	if _, err := s.notify.UserForUnsubscribe(c.Param("token")); err != nil {
+	token := c.Param("token")
+	project := ""
+	if notify.IsGuestUnsubscribeToken(token) {
+		_, name, err := s.notify.GuestForUnsubscribe(token)
+		if err != nil {
+			return err
+		}
+		project = name
+	} else if _, err := s.notify.UserForUnsubscribe(token); err != nil {
 		return err
 	}
 	p := s.page(c, "")
 	p.Title = p.T("unsubscribe.title")
-	p.Data["Token"] = c.Param("token")
+	p.Data["Token"] = token
+	p.Data["GuestProject"] = project
+	return s.render(c, "unsubscribe", p)
+}
+
+// unsubscribeGuest turns a guest subscriber's e-mail off (their token says
+// which); like a member's, it needs no login.
+func (s *Server) unsubscribeGuest(c echo.Context, token string) error {
+	g, project, err := s.notify.GuestForUnsubscribe(token)
+	if err != nil {
+		return err
+	}
+	if err := s.notify.SetGuestEmailOff(g); err != nil {
+		return err
+	}
+	if c.FormValue("List-Unsubscribe") == "One-Click" {
+		return c.String(http.StatusOK, "unsubscribed\n")
+	}
+	p := s.page(c, "")
+	p.Title = p.T("unsubscribe.done_title")
+	p.Data["Done"] = true
+	p.Data["GuestProject"] = project
 	return s.render(c, "unsubscribe", p)
 }
 
@@ -255,6 +362,9 @@ func (s *Server) unsubscribeForm(c echo.Context) error {
 // both the confirmation button and a mail client's RFC 8058 one-click POST
 // (List-Unsubscribe=One-Click) land here.
 func (s *Server) unsubscribe(c echo.Context) error {
+	if token := c.Param("token"); notify.IsGuestUnsubscribeToken(token) {
+		return s.unsubscribeGuest(c, token)
+	}
 	id, err := s.notify.UserForUnsubscribe(c.Param("token"))
 	if err != nil {
 		return err
@@ -271,14 +381,43 @@ func (s *Server) unsubscribe(c echo.Context) error {
 	return s.render(c, "unsubscribe", p)
 }
 
+// webhookFailureRow is a failed webhook delivery with its project.
+type webhookFailureRow struct {
+	notify.WebhookFailure
+	Project *posts.ProjectView // nil when it cannot be read
+}
+
+// adminOutbox lists what did not go out: e-mail waiting or failed, and
+// webhook deliveries that failed, for admins; nothing is ever dropped
+// from either list silently.
 func (s *Server) adminOutbox(c echo.Context) error {
 	items, err := s.notify.Outbox()
 	if err != nil {
 		return err
 	}
+	failures, err := s.notify.WebhookFailures()
+	if err != nil {
+		return err
+	}
+	a := actor(c)
+	projects := map[uint64]*posts.ProjectView{}
+	rows := make([]webhookFailureRow, 0, len(failures))
+	for _, f := range failures {
+		pv, ok := projects[f.ProjectID]
+		if !ok {
+			pv, err = s.posts.ProjectByID(a, f.ProjectID)
+			if err != nil && !apperr.Is(err, apperr.NotFound) {
+				return err
+			}
+			projects[f.ProjectID] = pv
+		}
+		rows = append(rows, webhookFailureRow{WebhookFailure: f, Project: pv})
+	}
 	p := s.page(c, "")
 	p.Title = p.T("outbox.title")
 	p.Nav = "admin"
 	p.Data["Items"] = items
+	p.Data["WebhookFailures"] = rows
+	p.Data["MaxAttempts"] = notify.MaxAttempts
 	return s.render(c, "admin_outbox", p)
 }

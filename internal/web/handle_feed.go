@@ -17,6 +17,7 @@ import (
 	"projblog/internal/apperr"
 	"projblog/internal/feeds"
 	"projblog/internal/markdown"
+	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/users"
 )
@@ -54,6 +55,9 @@ func (s *Server) registerFeedRoutes(e *echo.Echo) {
 // URL is dead, and saying more would tell a guesser something.
 func (s *Server) feedReader(c echo.Context) (*users.User, bool, error) {
 	if tok := c.QueryParam("token"); tok != "" {
+		if strings.HasPrefix(tok, notify.GuestTokenPrefix) {
+			return nil, true, apperr.New(apperr.NotFound, "This feed address is not valid here.")
+		}
 		u, err := s.users.UserByFeedToken(tok)
 		if err != nil {
 			return nil, true, apperr.New(apperr.NotFound, "This feed address is not valid (its key may have been renewed). Copy the current address from the project page.")
@@ -79,9 +83,34 @@ type feedBuilder func(c echo.Context, a access.Actor, u *users.User, limit int) 
 // feedHandler answers one feed in one format: conditional requests first
 // (an ETag made of the event-log head and who reads, checked before any
 // database read), then the feed built from exactly the entries it shows.
+// feedActor is who reads a project's feed: a guest's ?token= (their
+// personal feed link) or guest cookie grants one project (see
+// handle_guests.go); else as feedReader. The guest's ID goes into the
+// returned key, which the ETag and caching use.
+func (s *Server) feedActor(c echo.Context) (*users.User, access.Actor, string, error) {
+	if tok := c.QueryParam("token"); strings.HasPrefix(tok, notify.GuestTokenPrefix) {
+		g, err := s.notify.GuestByToken(tok)
+		if err != nil {
+			return nil, access.Anonymous, "", apperr.New(apperr.NotFound, "This feed address does not work any more: ask the project's owner for a new link.")
+		}
+		return nil, g.Actor(), "guest" + strconv.FormatUint(g.GuestID, 10), nil
+	}
+	u, _, err := s.feedReader(c)
+	if err != nil {
+		return nil, access.Anonymous, "", err
+	}
+	if u != nil {
+		return u, u.Actor(), strconv.FormatUint(u.ID, 10), nil
+	}
+	if g := currentGuest(c); g != nil {
+		return nil, g.Actor(), "guest" + strconv.FormatUint(g.GuestID, 10), nil
+	}
+	return nil, access.Anonymous, "0", nil
+}
+
 func (s *Server) feedHandler(format feeds.Format, build feedBuilder) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		u, _, err := s.feedReader(c)
+		u, a, who, err := s.feedActor(c)
 		if err != nil {
 			return err
 		}
@@ -93,12 +122,8 @@ func (s *Server) feedHandler(format feeds.Format, build feedBuilder) echo.Handle
 			}
 			limit = min(n, feedMaxLimit)
 		}
-		var uid uint64
-		if u != nil {
-			uid = u.ID
-		}
 		h := c.Response().Header()
-		if u != nil {
+		if a != access.Anonymous {
 			h.Set("Cache-Control", "private, max-age=300")
 		} else {
 			h.Set("Cache-Control", "public, max-age=300")
@@ -108,7 +133,7 @@ func (s *Server) feedHandler(format feeds.Format, build feedBuilder) echo.Handle
 		if u != nil && u.Language != "" {
 			lang = u.Language
 		}
-		etag := fmt.Sprintf(`"f%d-%s"`, s.db.Head(), shortHash(c.Request().URL.Path, strconv.Itoa(limit), strconv.FormatUint(uid, 10), lang, c.QueryParam("token")))
+		etag := fmt.Sprintf(`"f%d-%s"`, s.db.Head(), shortHash(c.Request().URL.Path, strconv.Itoa(limit), who, lang, c.QueryParam("token")))
 		// The ETag only ever leaves with a 200 or a 304, so a client that
 		// holds one has seen this feed at this head.
 		if inm := c.Request().Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
@@ -116,10 +141,6 @@ func (s *Server) feedHandler(format feeds.Format, build feedBuilder) echo.Handle
 			return c.NoContent(http.StatusNotModified)
 		}
 
-		a := access.Anonymous
-		if u != nil {
-			a = u.Actor()
-		}
 		spec, err := build(c, a, u, limit)
 		if err != nil {
 			return err
@@ -401,6 +422,8 @@ func (s *Server) pageFeeds(c echo.Context, path, title string, public bool) []fe
 		} else {
 			s.log.Error("feed token", "user", u.ID, "err", err)
 		}
+	} else if !public {
+		token = guestToken(c) // a guest's feed links carry their own token
 	}
 	out := make([]feedLink, 0, len(feedFormats))
 	for _, f := range feedFormats {
@@ -414,6 +437,7 @@ func (s *Server) pageFeeds(c echo.Context, path, title string, public bool) []fe
 func (s *Server) setFeeds(c echo.Context, p *page, path, title string, public bool) {
 	p.Feeds = s.pageFeeds(c, path, title, public)
 	p.FeedToken = currentUser(c) != nil && !public
+	p.GuestFeedToken = currentGuest(c) != nil && !public
 }
 
 // authorEmail is the author's address for feeds, only with their consent.

@@ -106,6 +106,9 @@ func (s *Server) siteTag(c echo.Context) error {
 	p := s.page(c, "")
 	p.Title = p.T("tag.title", tag)
 	p.Data["Tag"] = tag
+	if err := s.tagFollowBox(c, p, tag, "/tags/"+tag); err != nil {
+		return err
+	}
 	s.setFeeds(c, p, "/tags/"+tag+"/feed", "#"+tag, !a.LoggedIn())
 	p.Data["Entries"] = list
 	p.Data["Next"] = pg.Next

@@ -123,6 +123,9 @@ func (s *Server) buildPostPage(c echo.Context, post *posts.Post, pv *posts.Proje
 			return nil, err
 		}
 	}
+	if err := s.postFollowBox(c, p, post, pv); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

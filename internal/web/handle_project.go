@@ -10,6 +10,7 @@ import (
 	"projblog/internal/access"
 	"projblog/internal/apperr"
 	"projblog/internal/i18n"
+	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/users"
 )
@@ -35,9 +36,7 @@ func can(c echo.Context, pv *posts.ProjectView, act access.Action) bool {
 	return access.Can(actor(c), subject(pv), act)
 }
 
-func subject(pv *posts.ProjectView) access.Subject {
-	return access.Subject{Visibility: pv.Visibility, Archived: pv.Archived, Role: pv.Role}
-}
+func subject(pv *posts.ProjectView) access.Subject { return pv.Subject() }
 
 // check is can as an error: NotFound, Forbidden or Unauthorized.
 func check(c echo.Context, pv *posts.ProjectView, act access.Action) error {
@@ -131,6 +130,9 @@ func (s *Server) projectTag(c echo.Context) error {
 	p := s.projectPageData(c, pv)
 	p.Title = p.T("tag.title", tag) + " · " + pv.Name
 	p.Data["Tag"] = tag
+	if err := s.tagFollowBox(c, p, tag, "/p/"+pv.Slug+"/tags/"+tag); err != nil {
+		return err
+	}
 	s.setFeeds(c, p, "/p/"+pv.Slug+"/tags/"+tag+"/feed", pv.Name+" · #"+tag, pv.Visibility == access.Public)
 	p.Data["Entries"] = list
 	p.Data["Next"] = pg.Next
@@ -290,7 +292,19 @@ func (s *Server) settingsPage(c echo.Context, pv *posts.ProjectView, in posts.Pr
 	p.Data["Hours"] = hours
 	p.Data["Zones"] = timeZones
 	p.Data["DefaultZone"] = s.opts.DefaultTimeZone.String()
+	guests, err := s.notify.Guests(a, pv.Slug)
+	if err != nil {
+		return nil, err
+	}
+	p.Data["Guests"] = guests
+	p.Data["GuestModes"] = []notify.Mode{notify.Weekly, notify.Daily}
+	p.Data["MaxGuests"] = notify.MaxGuests
 	return p, nil
+}
+
+// projectInputOf is the project form filled with what is stored.
+func projectInputOf(pv *posts.ProjectView) posts.ProjectInput {
+	return posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy}
 }
 
 func (s *Server) projectSettings(c echo.Context) error {

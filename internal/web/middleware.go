@@ -88,6 +88,8 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if u != nil {
 			c.Set(ctxUser, u)
 			setting = u.Language
+		} else {
+			s.loadGuest(c)
 		}
 		// The switcher's choice (?lang=, then remembered in a cookie) is the
 		// latest explicit choice on this browser, so it wins over the
@@ -122,10 +124,16 @@ func currentUser(c echo.Context) *users.User {
 	return u
 }
 
-// actor is the reader as the access policy sees them.
+// actor is the reader as the access policy sees them: the signed-in
+// user, else a guest's grant for one project (handle_guests.go), else the
+// anonymous reader. This is the one place where the web layer decides who
+// asks; everything it may then do is decided by package access.
 func actor(c echo.Context) access.Actor {
 	if u := currentUser(c); u != nil {
 		return u.Actor()
+	}
+	if g := currentGuest(c); g != nil {
+		return g.Actor()
 	}
 	return access.Anonymous
 }

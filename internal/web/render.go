@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"projblog/internal/i18n"
+	"projblog/internal/notify"
 	"projblog/internal/users"
 )
 
@@ -97,6 +98,7 @@ func parseFile(t *template.Template, theme fs.FS, name string) error {
 type page struct {
 	Lang      string
 	User      *users.User
+	Guest     *notify.GuestGrant // a guest reader (handle_guests.go); nil otherwise
 	CSRF      string
 	Title     string
 	Flash     string
@@ -108,15 +110,17 @@ type page struct {
 	FieldErrs map[string]string // form field -> message
 	Feeds     []feedLink        // feeds this page mirrors: autodiscovery and the Subscribe box
 	FeedToken bool              // the feed URLs carry the reader's personal key
-	Data      map[string]any
-	loc       *time.Location
-	now       time.Time
+	// GuestFeedToken: the feed URLs carry a guest's personal key.
+	GuestFeedToken bool
+	Data           map[string]any
+	loc            *time.Location
+	now            time.Time
 }
 
 func (s *Server) page(c echo.Context, title string) *page {
 	csrf, _ := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
 	p := &page{
-		Lang: lang(c), User: currentUser(c), CSRF: csrf, Title: title,
+		Lang: lang(c), User: currentUser(c), Guest: currentGuest(c), CSRF: csrf, Title: title,
 		Path: c.Request().URL.Path, BaseURL: s.opts.BaseURL, Version: s.opts.Version,
 		Data: map[string]any{}, FieldErrs: map[string]string{},
 		loc: s.location(c), now: s.now(),

@@ -176,6 +176,7 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/digest", "/digest", "anonymous", 303, "/login?next=%2Fdigest"},
 		{"/digest.atom", "/digest.atom", "anonymous", 404, ""},
 		{"/unsubscribe/:token", "/unsubscribe/nope", "anonymous", 404, ""},
+		{"/guest/:token", "/guest/pbg_nope", "anonymous", 404, ""}, // guests_test.go covers a valid link
 		{"/admin/outbox", "/admin/outbox", "admin", 200, ""},
 		{"/admin/backup", "/admin/backup", "member", 404, ""},
 		{"/admin/backup", "/admin/backup", "admin", 200, ""},
@@ -254,6 +255,10 @@ func TestEveryRouteAnswers(t *testing.T) {
 		{"/p/:project/cadence", "/p/apollo/cadence"},
 		{"/settings/notifications", "/settings/notifications"},
 		{"/settings/follow", "/settings/follow"},
+		{"/guest/leave", "/guest/leave"},
+		{"/p/:project/guests", "/p/apollo/guests"},
+		{"/p/:project/guests/:id/delete", "/p/apollo/guests/1/delete"},
+		{"/p/:project/guests/:id/renew", "/p/apollo/guests/1/renew"},
 		{"/admin/users", "/admin/users"},
 		{"/admin/users/:id", fmt.Sprintf("/admin/users/%d", re.member.ID)},
 		{"/p/:project/attachments", "/p/apollo/attachments"},

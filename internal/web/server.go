@@ -137,7 +137,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 		},
 	}))
 	s.cache = newPageCache()
-	e.Use(s.pageCacheMiddleware)
+	e.Use(s.skipCacheForGuests)
 	s.echo = e
 
 	e.GET("/healthz", s.healthz)
@@ -154,6 +154,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	s.registerDigestRoutes(e)
 	s.registerAPIRoutes(e)
 	s.registerWebhookRoutes(e)
+	s.registerGuestRoutes(e)
 	s.registerSearchRoutes(e)
 	s.registerAttachmentRoutes(e)
 	return s, nil
