@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,6 +53,33 @@ type cachedPage struct {
 	built  time.Time
 	header http.Header
 	body   []byte
+	// parts is body cut at each CSRF placeholder: the visitor's token goes
+	// between them, without a copy of the page per request.
+	parts [][]byte
+}
+
+func newCachedPage(head uint64, built time.Time, header http.Header, body []byte) *cachedPage {
+	body = bytes.Clone(body)
+	return &cachedPage{head: head, built: built, header: header, body: body, parts: bytes.Split(body, []byte(csrfPlaceholder))}
+}
+
+// write answers with the page, the visitor's CSRF token in its forms.
+func (p *cachedPage) write(c echo.Context, token string) error {
+	n := len(p.body) + (len(p.parts)-1)*(len(token)-len(csrfPlaceholder))
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentLength, strconv.Itoa(n))
+	res.WriteHeader(http.StatusOK)
+	for i, part := range p.parts {
+		if i > 0 {
+			if _, err := io.WriteString(res, token); err != nil {
+				return err
+			}
+		}
+		if _, err := res.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type pageCache struct {
@@ -175,12 +203,7 @@ func (s *Server) pageCacheMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 				h[k] = v
 			}
 			h.Set("X-Cache", "hit")
-			body := p.body
-			if token != "" {
-				body = bytes.ReplaceAll(body, []byte(csrfPlaceholder), []byte(token))
-			}
-			h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
-			return c.Blob(http.StatusOK, h.Get(echo.HeaderContentType), body)
+			return p.write(c, token)
 		}
 		rec := &teeWriter{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec
@@ -200,7 +223,7 @@ func (s *Server) pageCacheMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		// The head read before rendering: a write during the render makes
 		// the entry stale at once rather than wrongly fresh.
-		s.cache.put(key, &cachedPage{head: head, built: now, header: header, body: bytes.Clone(body)})
+		s.cache.put(key, newCachedPage(head, now, header, body))
 		return nil
 	}
 }
