@@ -28,6 +28,9 @@ type Config struct {
 	// DebugListen, when set, serves Go's profiler (net/http/pprof) on
 	// this address, apart from the site: for measuring, never public.
 	DebugListen string
+	// NoSearch runs the server without its full-text index (/search
+	// answers 503), for a machine too small for it or a measurement.
+	NoSearch bool
 
 	// bulk opens the database for a bulk load (seed): commits are not
 	// fsynced one by one (the command syncs once at the end) and
@@ -71,6 +74,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", c.AdminEmail), "login `EMAIL` of the admin created on first start (env PROJBLOG_ADMIN_EMAIL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", c.LogFormat), "log `FORMAT`: text or json (env PROJBLOG_LOG_FORMAT)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", c.SMTPURL), "mail server `URL`: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (env PROJBLOG_SMTP_URL); without it no e-mail is sent and digests wait in the outbox")
+	fs.BoolVar(&c.NoSearch, "no-search", env("NO_SEARCH", "") == "true", "run without the full-text search index: /search answers 503 (env PROJBLOG_NO_SEARCH=true)")
 	fs.StringVar(&c.DebugListen, "debug-listen", env("DEBUG_LISTEN", c.DebugListen), "`ADDR`ess (such as 127.0.0.1:6060) where Go's profiler /debug/pprof/ answers; off by default, keep it on loopback (env PROJBLOG_DEBUG_LISTEN)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("MAIL_FROM", c.MailFrom), "sender `ADDRESS` of e-mail (env PROJBLOG_MAIL_FROM; default projblog@<host of --base-url>)")
 }

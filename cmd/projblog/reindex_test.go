@@ -129,3 +129,26 @@ func TestServeSearch(t *testing.T) {
 	waitFor("sextant")
 	srv.stop()
 }
+
+// TestServeNoSearch: --no-search serves everything but search, which
+// answers 503 with a readable message, and builds no index.
+func TestServeNoSearch(t *testing.T) {
+	t.Parallel()
+	dir := searchFixture(t)
+	srv := startServe(t, dir, "--no-search")
+	resp, err := http.Get(srv.url + "/search?q=launch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(strings.ToLower(body), "search") {
+		t.Fatalf("/search without an index: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get(srv.url + "/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("home without search: %v %v", err, resp)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "search")); err == nil {
+		t.Error("serve --no-search created a search index")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"projblog/internal/search"
 	"projblog/internal/web"
 )
 
@@ -55,11 +56,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	// The search index is derived data: one that cannot be read is
 	// replaced and built again in the background (ix.Run), never a
 	// reason not to start.
-	ix, err := openSearch(a, cfg.DataDir, log)
-	if err != nil {
-		return err
+	var ix *search.Index
+	if !cfg.NoSearch {
+		if ix, err = openSearch(a, cfg.DataDir, log); err != nil {
+			return err
+		}
+		defer ix.Close()
 	}
-	defer ix.Close()
 
 	loc, _ := time.LoadLocation(cfg.TimeZone)
 	srv, err := web.New(a.db, a.posts, a.users, web.Options{
@@ -134,7 +137,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	indexed := make(chan struct{})
 	go func() {
 		defer close(indexed)
-		ix.Run(ctx) // builds a new index first, then follows the event log
+		if ix != nil {
+			ix.Run(ctx) // builds a new index first, then follows the event log
+		}
 	}()
 	select {
 	case err := <-errc:

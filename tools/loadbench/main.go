@@ -55,6 +55,7 @@ func main() {
 type config struct {
 	bin, data, out string
 	profile        string
+	noSearch       bool
 	posts          int
 	duration       time.Duration
 	conns, threads int
@@ -71,6 +72,7 @@ func run() error {
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
 	flag.StringVar(&c.out, "out", "", "also append the Markdown table to this `file`")
 	flag.StringVar(&c.profile, "profile", "", "save a CPU profile of the server during each endpoint's run into this `DIR` (go tool pprof -top FILE)")
+	flag.BoolVar(&c.noSearch, "no-search", false, "serve without the search index (serve --no-search) and do not build it: for data sets whose index would take too long")
 	flag.BoolVar(&c.smoke, "smoke", false, "check that the harness works and every answer is 2xx/304; no figures")
 	flag.Parse()
 	if _, err := exec.LookPath("wrk"); err != nil {
@@ -197,7 +199,7 @@ func prepare(c config) error {
 	if err := command(c.bin, "seed", "--data", c.data, "--posts", strconv.Itoa(c.posts), "--until", "2026-11-01"); err != nil {
 		return err
 	}
-	if hasCommand(c.bin, "reindex") {
+	if hasCommand(c.bin, "reindex") && !c.noSearch {
 		if err := command(c.bin, "reindex", "--data", c.data); err != nil {
 			return err
 		}
@@ -257,6 +259,9 @@ func startServer(c config) (*server, error) {
 	}
 	base := "http://" + addr
 	args := []string{"serve", "--data", c.data, "--listen", addr, "--base-url", base, "--log-format", "json"}
+	if c.noSearch {
+		args = append(args, "--no-search")
+	}
 	debug := ""
 	if c.profile != "" {
 		if debug, err = freePort(); err != nil {
