@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -157,35 +156,4 @@ func screenshots(t *testing.T, ctx context.Context, name string) {
 		shot(t, ctx, name+"-"+scheme)
 	}
 	chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
-}
-
-// axeCheck runs axe-core's WCAG 2 A/AA rules on the page as it is, when
-// axe-core is there (TestBrowserAccessibility says how to get it).
-func axeCheck(t *testing.T, ctx context.Context, what string) {
-	t.Helper()
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Logf("axe-core missing; %s not checked", what)
-		return
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(axe)+";true")); err != nil {
-		t.Fatalf("inject axe: %v", err)
-	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-		`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => JSON.stringify(r.violations))`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("axe.run on %s: %v", what, err)
-	}
-	var vs []axeViolation
-	if err := json.Unmarshal([]byte(res), &vs); err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range vs {
-		var where []string
-		for _, n := range v.Nodes {
-			where = append(where, fmt.Sprint(n.Target)+" "+n.HTML)
-		}
-		t.Errorf("%s: %s [%s] %s:\n  %s", what, v.ID, v.Impact, v.Help, strings.Join(where, "\n  "))
-	}
 }
