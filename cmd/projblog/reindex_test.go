@@ -118,8 +118,13 @@ func TestServeSearch(t *testing.T) {
 		}
 	}
 	waitFor("theodolite")
-	if !strings.Contains(srv.stderr.String(), "search index cannot be read; rebuilding it") {
-		t.Errorf("the broken index was not logged:\n%s", srv.stderr.String())
+	// The log is written out every 50 ms (serve.go's logWriter).
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(srv.stderr.String(), "search index cannot be read; rebuilding it"); {
+		if time.Now().After(deadline) {
+			t.Errorf("the broken index was not logged:\n%s", srv.stderr.String())
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	srv.stop()
 

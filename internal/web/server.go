@@ -97,7 +97,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(s.logRequests, s.recoverer, s.securityHeaders)
 	e.Use(bodyLimit()) // 2 MiB; the upload routes more (handle_attachments.go)
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: gzipMinLength}))
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		withSession := s.loadSession(next)
 		return func(c echo.Context) error {
@@ -171,7 +171,7 @@ func isFeedPath(p string) bool {
 }
 
 // Handler returns the server as an http.Handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return front{s} }
 
 func (s *Server) healthz(c echo.Context) error {
 	if _, err := s.db.SchemaVersionOf(); err != nil {
