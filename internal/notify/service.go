@@ -59,7 +59,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Servi
 	}
 	names := []string{}
 	for _, b := range [][]byte{bSubs, bSettings, bOutbox, bSent, bMeta, bPending,
-		bTagSubs, bTagFollowers, bPostSubs, bPostFollowers, bDaily, bGuests, bGuestTokens} {
+		bTagSubs, bTagFollowers, bPostSubs, bPostFollowers, bPostDigestSubs, bDaily, bGuests, bGuestTokens} {
 		names = append(names, string(b))
 	}
 	if err := db.EnsureBuckets(names...); err != nil {

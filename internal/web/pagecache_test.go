@@ -194,6 +194,22 @@ func TestPageCacheFastPath(t *testing.T) {
 		t.Errorf("the gzipped feed differs from the feed")
 	}
 
+	// A feed reader's conditional request: 304 early for the current ETag,
+	// the feed for an old one.
+	cur, _ := raw("/p/apollo/feed.atom", nil)
+	etag := cur.Header.Get("ETag")
+	res, b := raw("/p/apollo/feed.atom", map[string]string{"If-None-Match": etag})
+	if res.StatusCode != http.StatusNotModified || b != "" || res.Header.Get("X-Cache") != "hit, early" || res.Header.Get("ETag") != etag {
+		t.Errorf("conditional feed request: %d, X-Cache %q, ETag %q (want %q)", res.StatusCode, res.Header.Get("X-Cache"), res.Header.Get("ETag"), etag)
+	}
+	if res, _ = raw("/p/apollo/feed.atom", map[string]string{"If-None-Match": `"stale"`}); res.StatusCode != http.StatusOK {
+		t.Errorf("a stale ETag got %d", res.StatusCode)
+	}
+	e.post(owner, "apollo", "Second light", "More.")
+	if res, _ = raw("/p/apollo/feed.atom", map[string]string{"If-None-Match": etag}); res.StatusCode != http.StatusOK {
+		t.Errorf("after a write, the old ETag got %d", res.StatusCode)
+	}
+
 	// A session cookie, even a stale one, never takes the fast path.
 	res, _ = raw("/p/apollo/first-light", map[string]string{"Cookie": "projblog_session=nonsense"})
 	if strings.Contains(strings.Join(res.Header.Values("Set-Cookie"), ";"), "projblog_session=;") == false {
