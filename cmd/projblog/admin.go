@@ -274,10 +274,9 @@ func cmdRerender(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	n, err := a.posts.Rerender(context.Background(), *all, func(done, total int) {
-		fmt.Fprintf(stderr, "\rrendering posts: %d/%d", done, total)
-	})
-	fmt.Fprintln(stderr)
+	report, finish := reporter(stderr, "rendering posts")
+	n, err := a.posts.Rerender(context.Background(), *all, report)
+	finish()
 	if err != nil {
 		return err
 	}

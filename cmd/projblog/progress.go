@@ -80,3 +80,22 @@ func (p *progress) Done() {
 		fmt.Fprintln(p.w)
 	}
 }
+
+// reporter adapts a progress to callbacks that learn the total with each
+// report (posts.Rerender, search.Rebuild): the bar is made at the first
+// report. finish ends its line.
+func reporter(w io.Writer, label string) (report func(done, total int), finish func()) {
+	var bar *progress
+	report = func(done, total int) {
+		if bar == nil {
+			bar = newProgress(w, label, total)
+		}
+		bar.Set(done)
+	}
+	finish = func() {
+		if bar != nil {
+			bar.Done()
+		}
+	}
+	return report, finish
+}

@@ -44,18 +44,13 @@ func cmdReindex(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	var bar *progress // progress.go; made at the first report, which knows the total
+	report, finish := reporter(stderr, "indexing posts")
 	indexed := 0
 	err = ix.Rebuild(ctx, func(done, total int) {
-		if bar == nil {
-			bar = newProgress(stderr, "indexing posts", total)
-		}
 		indexed = done
-		bar.Set(done)
+		report(done, total)
 	})
-	if bar != nil {
-		bar.Done()
-	}
+	finish()
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
