@@ -192,27 +192,40 @@ func lockFor(m *sync.Map, db *store.DB) func() {
 // startNotices starts the notices at the head of the log on a database
 // where they never ran.
 func (s *Service) startNotices() error {
+	return s.startAtHead(NoticeConsumer, keyNoticeMark, nil)
+}
+
+// startAtHead starts the event-log consumer at the head of the log on a
+// database where it never ran (no mark under markKey in bMeta yet), so a
+// new feature does not act on the whole history. setup, when not nil,
+// runs first in the same transaction (creating the consumer's buckets).
+func (s *Service) startAtHead(consumer string, markKey []byte, setup func(tx *bbolt.Tx) error) error {
 	head := s.db.Head()
 	fresh := false
 	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+		if setup != nil {
+			if err := setup(tx); err != nil {
+				return err
+			}
+		}
 		b := tx.Bucket(bMeta)
-		if b.Get(keyNoticeMark) != nil {
+		if b.Get(markKey) != nil {
 			return nil
 		}
 		fresh = true
-		return b.Put(keyNoticeMark, store.Key(head))
+		return b.Put(markKey, store.Key(head))
 	})
 	if err != nil {
-		return apperr.Wrap(err, "start the notices' cursor")
+		return apperr.Wrap(err, "start the consumer %s", consumer)
 	}
 	if !fresh {
 		return nil
 	}
 	// Only a shortcut: the mark alone already skips these events.
-	if cur, err := s.db.CursorOf(NoticeConsumer); err != nil || cur >= head {
+	if cur, err := s.db.CursorOf(consumer); err != nil || cur >= head {
 		return err
 	}
-	return s.db.SetCursor(NoticeConsumer, head)
+	return s.db.SetCursor(consumer, head)
 }
 
 // ConsumeEvents reads the event log after the cursor NoticeConsumer, in

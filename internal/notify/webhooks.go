@@ -277,9 +277,7 @@ func webhookCategory(typ string) string {
 // startWebhooks creates the webhooks' buckets and, on a database where
 // they never ran, starts their consumer at the head of the log.
 func (s *Service) startWebhooks() error {
-	head := s.db.Head()
-	fresh := false
-	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	return s.startAtHead(WebhookConsumer, keyWebhookMark, func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bWebhooks, bWebhookQueue, bWebhookLog} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -291,24 +289,8 @@ func (s *Service) startWebhooks() error {
 				return err
 			}
 		}
-		meta := tx.Bucket(bMeta)
-		if meta.Get(keyWebhookMark) != nil {
-			return nil
-		}
-		fresh = true
-		return meta.Put(keyWebhookMark, store.Key(head))
-	})
-	if err != nil {
-		return apperr.Wrap(err, "start the webhooks")
-	}
-	if !fresh {
 		return nil
-	}
-	// Only a shortcut: the mark alone already skips these events.
-	if cur, err := s.db.CursorOf(WebhookConsumer); err != nil || cur >= head {
-		return err
-	}
-	return s.db.SetCursor(WebhookConsumer, head)
+	})
 }
 
 // httpClient is Options.HTTPClient, or the default: no redirects
