@@ -62,11 +62,24 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		req := c.Request()
-		s.log.Info("request", "method", req.Method, "path", req.URL.Path, "status", c.Response().Status,
-			"bytes", c.Response().Size, "duration", time.Since(start).Round(time.Microsecond), "ip", c.RealIP())
+		s.logRequest(c.Request(), c.Response().Status, c.Response().Size, start, c.RealIP())
 		return nil
 	}
+}
+
+// logRequest writes a request's log line (also for the page cache's fast
+// path, which answers before echo).
+func (s *Server) logRequest(r *http.Request, status int, size int64, start time.Time, ip string) {
+	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
+		"bytes", size, "duration", time.Since(start).Round(time.Microsecond), "ip", ip)
+}
+
+// cookieLang is the language the switcher's cookie chose, "" for none.
+func cookieLang(r *http.Request) string {
+	if ck, err := r.Cookie(langCookie); err == nil && i18n.Supported(ck.Value) {
+		return ck.Value
+	}
+	return ""
 }
 
 // loadSession finds the signed-in user from the session cookie and the
@@ -94,8 +107,8 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		// The switcher's choice (?lang=, then remembered in a cookie) is the
 		// latest explicit choice on this browser, so it wins over the
 		// profile; saving the profile's language clears the cookie.
-		if ck, err := c.Cookie(langCookie); err == nil && i18n.Supported(ck.Value) {
-			setting = ck.Value
+		if l := cookieLang(c.Request()); l != "" {
+			setting = l
 		}
 		if q := c.QueryParam("lang"); i18n.Supported(q) {
 			setting = q

@@ -71,23 +71,34 @@ func newCachedPage(head uint64, built time.Time, header http.Header, body []byte
 	return &cachedPage{head: head, built: built, header: header, body: body, parts: bytes.Split(body, []byte(csrfPlaceholder))}
 }
 
-// write answers with the page, the visitor's CSRF token in its forms.
-func (p *cachedPage) write(c echo.Context, token string) error {
+// writeTo answers with the page: its recorded headers, X-Cache set to
+// tag, and the visitor's CSRF token in its forms — or, when gz is not
+// nil, the page gzipped (entries without forms only). It returns the
+// length of the body sent.
+func (p *cachedPage) writeTo(w http.ResponseWriter, tag, token string, gz []byte) int {
+	h := w.Header()
+	for k, v := range p.header {
+		h[k] = v
+	}
+	h.Set("X-Cache", tag)
 	n := len(p.body) + (len(p.parts)-1)*(len(token)-len(csrfPlaceholder))
-	res := c.Response()
-	res.Header().Set(echo.HeaderContentLength, strconv.Itoa(n))
-	res.WriteHeader(http.StatusOK)
+	if gz != nil {
+		h.Set(echo.HeaderContentEncoding, "gzip")
+		n = len(gz)
+	}
+	h.Set(echo.HeaderContentLength, strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	if gz != nil {
+		_, _ = w.Write(gz)
+		return n
+	}
 	for i, part := range p.parts {
 		if i > 0 {
-			if _, err := io.WriteString(res, token); err != nil {
-				return err
-			}
+			_, _ = io.WriteString(w, token)
 		}
-		if _, err := res.Write(part); err != nil {
-			return err
-		}
+		_, _ = w.Write(part)
 	}
-	return nil
+	return n
 }
 
 type pageCache struct {
@@ -176,8 +187,12 @@ func cacheKey(c echo.Context) string {
 	if u := currentUser(c); u != nil {
 		who = strconv.FormatUint(u.ID, 10)
 	}
-	return who + " " + lang(c) + " " + c.Request().URL.RequestURI()
+	return pageKey(who, lang(c), c.Request().URL.RequestURI())
 }
+
+// pageKey is the cache key of an answer for a reader ("-" for anonymous,
+// else the user's id), in a language, for a request URI.
+func pageKey(who, lang, uri string) string { return who + " " + lang + " " + uri }
 
 // noStore tells whether the handler asked that its answer not be kept:
 // Cache-Control private, no-cache or no-store (the search page says
@@ -206,13 +221,10 @@ func (s *Server) pageCacheMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		now := s.now()
 		head := s.db.Head()
 		if p := s.cache.get(key, head, now); p != nil {
-			h := c.Response().Header()
-			for k, v := range p.header {
-				h[k] = v
-			}
-			h.Set("X-Cache", "hit")
-			return p.write(c, token)
+			p.writeTo(c.Response(), "hit", token, nil)
+			return nil
 		}
+
 		rec := &teeWriter{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec
 		err := next(c)
@@ -306,11 +318,7 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	start := time.Now()
-	setting := ""
-	if ck, err := r.Cookie(langCookie); err == nil && i18n.Supported(ck.Value) {
-		setting = ck.Value
-	}
-	key := "- " + i18n.Negotiate(setting, r.Header.Get("Accept-Language")) + " " + r.URL.RequestURI()
+	key := pageKey("-", i18n.Negotiate(cookieLang(r), r.Header.Get("Accept-Language")), r.URL.RequestURI())
 	p := s.cache.get(key, s.db.Head(), s.now())
 	if p == nil {
 		return false
@@ -330,8 +338,7 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request) bool {
 		}
 		h.Set("X-Cache", "hit, early")
 		w.WriteHeader(http.StatusNotModified)
-		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", http.StatusNotModified,
-			"bytes", 0, "duration", time.Since(start).Round(time.Microsecond), "ip", s.echo.IPExtractor(r))
+		s.logRequest(r, http.StatusNotModified, 0, start, s.echo.IPExtractor(r))
 		return true
 	}
 	token := ""
@@ -352,30 +359,8 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	}
-	h := w.Header()
-	for k, v := range p.header {
-		h[k] = v
-	}
-	h.Set("X-Cache", "hit, early") // answered before echo's chain
-	n := len(p.body) + (len(p.parts)-1)*(len(token)-len(csrfPlaceholder))
-	if gz {
-		h.Set(echo.HeaderContentEncoding, "gzip")
-		n = len(body)
-	}
-	h.Set(echo.HeaderContentLength, strconv.Itoa(n))
-	w.WriteHeader(http.StatusOK)
-	if gz {
-		_, _ = w.Write(body)
-	} else {
-		for i, part := range p.parts {
-			if i > 0 {
-				_, _ = io.WriteString(w, token)
-			}
-			_, _ = w.Write(part)
-		}
-	}
-	s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", http.StatusOK,
-		"bytes", n, "duration", time.Since(start).Round(time.Microsecond), "ip", s.echo.IPExtractor(r))
+	n := p.writeTo(w, "hit, early", token, body) // answered before echo's chain
+	s.logRequest(r, http.StatusOK, int64(n), start, s.echo.IPExtractor(r))
 	return true
 }
 
