@@ -84,9 +84,9 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer a.Close()
-		u, err := a.users.ByEmail(pos[0])
+		u, err := a.user("", pos[0])
 		if err != nil {
-			return fmt.Errorf("no user with e-mail %s", pos[0])
+			return err
 		}
 		if err := a.users.SetPassword(u.ID, password); err != nil {
 			return err
@@ -191,9 +191,9 @@ func cmdProject(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	u, err := a.users.ByEmail(*owner)
+	u, err := a.user("--owner", *owner)
 	if err != nil {
-		return fmt.Errorf("--owner: no user with e-mail %s (add one with `projblog user add`)", *owner)
+		return err
 	}
 	p, err := a.posts.CreateProject(u.Actor(), posts.ProjectInput{Slug: pos[0], Name: *name, Description: *desc, Visibility: access.Visibility(*vis)}, u.ID)
 	if err != nil {
@@ -242,9 +242,9 @@ func cmdPost(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	u, err := a.users.ByEmail(*author)
+	u, err := a.user("--author", *author)
 	if err != nil {
-		return fmt.Errorf("--author: no user with e-mail %s", *author)
+		return err
 	}
 	if !posts.Health(*health).Valid() {
 		return usagef("--health %q must be on_track, at_risk or off_track", *health)
@@ -314,9 +314,9 @@ func cmdDigest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	u, err := a.users.ByEmail(*email)
+	u, err := a.user("--user", *email)
 	if err != nil {
-		return fmt.Errorf("--user: no user with e-mail %s", *email)
+		return err
 	}
 	st, err := a.notify.Settings(u.ID)
 	if err != nil {

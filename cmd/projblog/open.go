@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"projblog/internal/apperr"
 	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/search"
@@ -63,6 +64,20 @@ func open(cfg Config) (*app, error) {
 }
 
 func (a *app) Close() error { return a.db.Close() }
+
+// user is the account with this e-mail address. A missing one is an
+// error naming the address and where it came from (flagName, such as
+// "--owner", or "" for an argument).
+func (a *app) user(flagName, email string) (*users.User, error) {
+	u, err := a.users.ByEmail(email)
+	if apperr.Is(err, apperr.NotFound) {
+		if flagName != "" {
+			flagName += ": "
+		}
+		return nil, fmt.Errorf("%sno user with e-mail %s (add one with `projblog user add`)", flagName, email)
+	}
+	return u, err
+}
 
 // searchDir is where the search index lives in the data directory.
 func searchDir(dataDir string) string { return filepath.Join(dataDir, "search") }

@@ -61,9 +61,9 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer a.Close()
-		u, err := a.users.ByEmail(pos[0])
+		u, err := a.user("", pos[0])
 		if err != nil {
-			return fmt.Errorf("no user with e-mail %s", pos[0])
+			return err
 		}
 		token, t, err := a.users.CreateAPIToken(u.ID, *name, users.APIScope(*scope))
 		if err != nil {
@@ -87,9 +87,9 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer a.Close()
-		u, err := a.users.ByEmail(pos[0])
+		u, err := a.user("", pos[0])
 		if err != nil {
-			return fmt.Errorf("no user with e-mail %s", pos[0])
+			return err
 		}
 		list, err := a.users.APITokens(u.ID)
 		if err != nil {
@@ -124,9 +124,9 @@ func cmdToken(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer a.Close()
-		u, err := a.users.ByEmail(pos[0])
+		u, err := a.user("", pos[0])
 		if err != nil {
-			return fmt.Errorf("no user with e-mail %s", pos[0])
+			return err
 		}
 		if err := a.users.RevokeAPIToken(u.ID, id); err != nil {
 			if apperr.Is(err, apperr.NotFound) {
