@@ -3,7 +3,6 @@ package users
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"strings"
@@ -148,18 +147,7 @@ func errNoAPIToken() error { return apperr.New(apperr.NotFound, "No such API tok
 // stored, and false when token cannot be one of ours, so that garbage never
 // reaches the database.
 func apiTokenKey(token string) ([]byte, bool) {
-	if len(token) != apiTokenLen {
-		return nil, false
-	}
-	body, ok := strings.CutPrefix(token, apiTokenPrefix)
-	if !ok {
-		return nil, false
-	}
-	if raw, err := feedTokenEncoding.DecodeString(body); err != nil || len(raw) != apiTokenBytes {
-		return nil, false
-	}
-	sum := sha256.Sum256([]byte(token))
-	return sum[:], true
+	return prefixedTokenKey(token, apiTokenPrefix, apiTokenLen, apiTokenBytes)
 }
 
 func apiTokenIndexKey(userID, tokenID uint64) []byte {

@@ -257,15 +257,22 @@ func deriveFeedToken(secret []byte, id, gen uint64) string {
 // stored, and false when token cannot be one of ours, so that garbage never
 // reaches the database.
 func feedTokenKey(token string) ([]byte, bool) {
-	if len(token) != feedTokenLen {
+	return prefixedTokenKey(token, feedTokenPrefix, feedTokenLen, feedTokenBytes)
+}
+
+// prefixedTokenKey returns sha256(token) for a token of the form prefix +
+// the base32 of rawBytes random bytes, totalLen characters in all (feed
+// and API tokens), and false for anything else.
+func prefixedTokenKey(token, prefix string, totalLen, rawBytes int) ([]byte, bool) {
+	if len(token) != totalLen {
 		return nil, false
 	}
-	body, ok := strings.CutPrefix(token, feedTokenPrefix)
+	body, ok := strings.CutPrefix(token, prefix)
 	if !ok {
 		return nil, false
 	}
 	// The decoder skips line breaks, so the decoded length is checked too.
-	if raw, err := feedTokenEncoding.DecodeString(body); err != nil || len(raw) != feedTokenBytes {
+	if raw, err := feedTokenEncoding.DecodeString(body); err != nil || len(raw) != rawBytes {
 		return nil, false
 	}
 	sum := sha256.Sum256([]byte(token))
