@@ -195,6 +195,16 @@ func (s *Service) startNotices() error {
 	return s.startAtHead(NoticeConsumer, keyNoticeMark, nil)
 }
 
+// afterMark drops the events a consumer's start mark (startAtHead) says
+// it must not act on; evs is in log order.
+func afterMark(evs []store.Event, mark uint64) []store.Event {
+	i := 0
+	for i < len(evs) && evs[i].Seq <= mark {
+		i++
+	}
+	return evs[i:]
+}
+
 // startAtHead starts the event-log consumer at the head of the log on a
 // database where it never ran (no mark under markKey in bMeta yet), so a
 // new feature does not act on the whole history. setup, when not nil,
@@ -285,16 +295,12 @@ func (s *Service) consumeBatch(evs []store.Event) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	i := 0
-	for i < len(evs) && evs[i].Seq <= mark {
-		i++
-	}
-	if i == len(evs) {
+	if evs = afterMark(evs, mark); len(evs) == 0 {
 		return 0, nil
 	}
 	// Read outside the write transaction: users, settings and posts are
 	// read through their services, each in its own transaction.
-	notices, follows, err := s.noticesFor(evs[i:])
+	notices, follows, err := s.noticesFor(evs)
 	if err != nil {
 		return 0, err
 	}

@@ -770,11 +770,7 @@ func (s *Service) consumeWebhookBatch(evs []store.Event) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	i := 0
-	for i < len(evs) && evs[i].Seq <= mark {
-		i++
-	}
-	if i == len(evs) {
+	if evs = afterMark(evs, mark); len(evs) == 0 {
 		return 0, nil
 	}
 	// Read outside the write transaction: projects, posts and users are
@@ -783,7 +779,7 @@ func (s *Service) consumeWebhookBatch(evs []store.Event) (int, error) {
 		users: map[uint64]*users.User{}}
 	now := s.now()
 	var recs []*deliveryRec
-	for _, ev := range evs[i:] {
+	for _, ev := range evs {
 		kind := webhookCategory(ev.Type)
 		var want []Webhook
 		for _, w := range hooks[ev.ProjectID] {
