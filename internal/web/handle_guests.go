@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,8 +25,8 @@ import (
 // cleared and the reader is anonymous again, at the next request.
 //
 // A guest's pages are never served from or put in the page cache
-// (pagecache.go keeps what anonymous readers see): skipCacheForGuests
-// sends them around it. Their feed URLs carry their token
+// (pagecache.go keeps what anonymous readers see): cacheable there
+// leaves them out. Their feed URLs carry their token
 // (?token=pbg_...), which feedActor reads.
 //
 // The owners manage the guests on the project's settings page: add (an
@@ -89,19 +88,6 @@ func (s *Server) setGuestCookie(c echo.Context, token string) {
 	}
 	c.SetCookie(&http.Cookie{Name: notify.GuestCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: age})
-}
-
-// skipCacheForGuests runs the page cache for everyone but guests: what a
-// guest sees depends on their grant, and must never be kept for anonymous
-// readers (nor served to the guest from what they see).
-func (s *Server) skipCacheForGuests(next echo.HandlerFunc) echo.HandlerFunc {
-	cached := s.pageCacheMiddleware(next)
-	return func(c echo.Context) error {
-		if currentGuest(c) != nil || strings.HasPrefix(c.Request().URL.Path, "/guest/") {
-			return next(c)
-		}
-		return cached(c)
-	}
 }
 
 // guestLanding is the magic link: a valid token goes into the cookie and

@@ -155,6 +155,11 @@ func cacheable(c echo.Context) bool {
 	if currentUser(c) != nil && !signedInCacheable[c.Path()] {
 		return false
 	}
+	// What a guest sees depends on their grant: never kept for anonymous
+	// readers, nor served to the guest from what they see.
+	if currentGuest(c) != nil || strings.HasPrefix(r.URL.Path, "/guest/") {
+		return false
+	}
 	if v, _ := c.Get("session_expired").(bool); v {
 		return false
 	}

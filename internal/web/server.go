@@ -137,7 +137,7 @@ func New(db *store.DB, p *posts.Service, u *users.Service, opts Options) (*Serve
 		},
 	}))
 	s.cache = newPageCache()
-	e.Use(s.skipCacheForGuests)
+	e.Use(s.pageCacheMiddleware)
 	s.echo = e
 
 	e.GET("/healthz", s.healthz)
