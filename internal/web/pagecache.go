@@ -313,9 +313,20 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request) bool {
 	if r.Header.Get("If-Modified-Since") != "" && inm == "" {
 		return false // the handler's own check answers it
 	}
-	for _, name := range []string{sessionCookie, notify.GuestCookie, flashCookie} {
-		if _, err := r.Cookie(name); err == nil {
+	// The cookies, parsed once (this is the hot path).
+	token, lang := "", ""
+	for _, ck := range r.Cookies() {
+		switch ck.Name {
+		case sessionCookie, notify.GuestCookie, flashCookie:
 			return false
+		case csrfCookie: // the first of a name, as r.Cookie and echo take it
+			if token == "" {
+				token = ck.Value
+			}
+		case langCookie:
+			if lang == "" && i18n.Supported(ck.Value) {
+				lang = ck.Value
+			}
 		}
 	}
 	q := r.URL.Query()
@@ -323,7 +334,7 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	start := time.Now()
-	key := pageKey("-", i18n.Negotiate(cookieLang(r), r.Header.Get("Accept-Language")), r.URL.RequestURI())
+	key := pageKey("-", i18n.Negotiate(lang, r.Header.Get("Accept-Language")), r.URL.RequestURI())
 	p := s.cache.get(key, s.db.Head(), s.now())
 	if p == nil {
 		return false
@@ -345,10 +356,6 @@ func (s *Server) serveFast(w http.ResponseWriter, r *http.Request) bool {
 		w.WriteHeader(http.StatusNotModified)
 		s.logRequest(r, http.StatusNotModified, 0, start, s.echo.IPExtractor(r))
 		return true
-	}
-	token := ""
-	if ck, err := r.Cookie(csrfCookie); err == nil {
-		token = ck.Value
 	}
 	forms := len(p.parts) > 1
 	if forms && token == "" {
