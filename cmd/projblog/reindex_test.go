@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,31 @@ func TestServeNoSearch(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "search")); err == nil {
 		t.Error("serve --no-search created a search index")
+	}
+}
+
+// TestServeDebugListen: --debug-listen serves Go's profiler on its own
+// address, and the site itself never does.
+func TestServeDebugListen(t *testing.T) {
+	t.Parallel()
+	dir := searchFixture(t)
+	debug := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	srv := startServe(t, dir, "--no-search", "--debug-listen", debug)
+	resp, err := http.Get("http://" + debug + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "serve") {
+		t.Fatalf("profiler: %d %q", resp.StatusCode, body)
+	}
+	resp, err = http.Get(srv.url + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the site answers /debug/pprof/ with %d", resp.StatusCode)
 	}
 }
