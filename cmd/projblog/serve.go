@@ -88,6 +88,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopControl()
+	// The profiler is up before "serving on" is printed, and a taken
+	// address fails the start like a taken --listen.
+	if cfg.DebugListen != "" {
+		stopDebug, err := serveDebug(cfg.DebugListen, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopDebug()
+	}
 	// The first admin is created only once nothing else can fail before
 	// its password is printed: a password created on a start that then
 	// failed (port taken, bad theme) would never be shown again.
@@ -111,14 +121,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	if cfg.DebugListen != "" {
-		stopDebug, err := serveDebug(cfg.DebugListen, log)
-		if err != nil {
-			hs.Close()
-			return err
-		}
-		defer stopDebug()
-	}
 	rerendered := make(chan struct{})
 	go func() {
 		defer close(rerendered)
