@@ -91,6 +91,13 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err := a.users.SetPassword(u.ID, password); err != nil {
 			return err
 		}
+		if u.External {
+			// An author known from mail becomes an account.
+			if err := a.users.SetActive(u.ID, true); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s was an external author (known from mail); it is now an active account\n", u.Email)
+		}
 		fmt.Fprintf(stdout, "password changed for %s; their sessions were ended\n", u.Email)
 		if generated {
 			fmt.Fprintf(stdout, "password: %s\n", password)
@@ -118,7 +125,11 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "EMAIL\tNAME\tHANDLE\tADMIN\tACTIVE")
 		for _, u := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", u.Email, u.Name, u.Handle, yesNo(u.Admin), yesNo(u.Active))
+			active := yesNo(u.Active)
+			if u.External {
+				active = "no (external author)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", u.Email, u.Name, u.Handle, yesNo(u.Admin), active)
 		}
 		return tw.Flush()
 	}

@@ -25,9 +25,11 @@ import (
 const socketName = "projblog.sock"
 
 // serveControl answers the admin commands that must work while the server
-// holds the database: GET /backup streams a consistent copy. It removes a
+// holds the database: GET /backup streams a consistent copy, POST /mail
+// delivers a message (projblog mail deliver). It removes a
 // stale socket left by a crash, and the socket when ctx ends.
-func serveControl(ctx context.Context, dataDir string, db *store.DB, log *slog.Logger) (func(), error) {
+func serveControl(ctx context.Context, dataDir string, a *app, log *slog.Logger) (func(), error) {
+	db := a.db
 	path := filepath.Join(dataDir, socketName)
 	_ = os.Remove(path) // a socket left by a process that died; the database lock says we are alone
 	ln, err := net.Listen("unix", path)
@@ -44,6 +46,9 @@ func serveControl(ctx context.Context, dataDir string, db *store.DB, log *slog.L
 		if _, err := db.Backup(w); err != nil {
 			log.Error("backup over the control socket", "err", err)
 		}
+	})
+	mux.HandleFunc("POST /mail", func(w http.ResponseWriter, r *http.Request) {
+		controlDeliver(w, r, a)
 	})
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()

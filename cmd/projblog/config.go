@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -31,6 +32,20 @@ type Config struct {
 	// NoSearch runs the server without its full-text index (/search
 	// answers 503), for a machine too small for it or a measurement.
 	NoSearch bool
+
+	// MailDomain turns the e-mail bridge on (internal/mailin): replies to
+	// reply+TOKEN@MailDomain become comments, mail to a project's address
+	// becomes a post. "" = no inbound mail, no reply addresses.
+	MailDomain string
+	// ProjectAddress is the form of a project's address ({slug}@MailDomain
+	// by default).
+	ProjectAddress string
+	// SMTPListen is where serve takes inbound mail by SMTP; "" = not (the
+	// site's mail server may pipe into `projblog mail deliver` instead).
+	SMTPListen string
+
+	// logger is where services log (serve sets it; nil: slog's default).
+	logger *slog.Logger
 
 	// bulk opens the database for a bulk load (seed): commits are not
 	// fsynced one by one (the command syncs once at the end) and
@@ -64,9 +79,17 @@ func (c *Config) dataFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", c.BaseURL), "public base `URL` used in absolute links (env PROJBLOG_BASE_URL; default http://<listen>)")
 }
 
+// mailFlags registers the flags of the e-mail bridge on fs.
+func (c *Config) mailFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.MailDomain, "mail-domain", env("MAIL_DOMAIN", c.MailDomain), "mail `DOMAIN` whose addresses projblog answers: reply+TOKEN@DOMAIN for replies, SLUG@DOMAIN for projects (env PROJBLOG_MAIL_DOMAIN); without it no mail is taken")
+	fs.StringVar(&c.ProjectAddress, "project-address", env("PROJECT_ADDRESS", c.ProjectAddress), "`FORM` of a project's address, {slug} standing for the project (env PROJBLOG_PROJECT_ADDRESS; default {slug}@<mail domain>)")
+}
+
 // serveFlags registers the flags of serve on fs.
 func (c *Config) serveFlags(fs *flag.FlagSet) {
 	c.dataFlag(fs)
+	c.mailFlags(fs)
+	fs.StringVar(&c.SMTPListen, "smtp-listen", env("SMTP_LISTEN", c.SMTPListen), "`ADDR`ess where serve takes inbound mail by SMTP, such as 127.0.0.1:2525 behind the site's mail server (env PROJBLOG_SMTP_LISTEN; needs --mail-domain); off by default")
 	fs.StringVar(&c.Listen, "listen", env("LISTEN", c.Listen), "`ADDR`ess to listen on (env PROJBLOG_LISTEN)")
 	fs.StringVar(&c.ThemeDir, "theme-dir", env("THEME_DIR", c.ThemeDir), "`DIR` whose templates and static files override the embedded theme (env PROJBLOG_THEME_DIR)")
 	fs.StringVar(&c.TimeZone, "time-zone", env("TIME_ZONE", c.TimeZone), "IANA time `ZONE` for readers who have not set theirs (env PROJBLOG_TIME_ZONE)")
@@ -109,6 +132,16 @@ func (c *Config) Validate() error {
 		if err != nil || (su.Scheme != "smtp" && su.Scheme != "smtps") || su.Host == "" {
 			errs = append(errs, fmt.Errorf("--smtp-url must look like smtp://user:pass@host:587 or smtps://user:pass@host:465"))
 		}
+	}
+	c.MailDomain = strings.ToLower(strings.TrimSpace(c.MailDomain))
+	if c.MailDomain != "" && (strings.ContainsAny(c.MailDomain, "@ /:") || !strings.Contains(c.MailDomain, ".") && c.MailDomain != "localhost") {
+		errs = append(errs, fmt.Errorf("--mail-domain %q must be a domain name such as blog.example.com", c.MailDomain))
+	}
+	if c.SMTPListen != "" && c.MailDomain == "" {
+		errs = append(errs, errors.New("--smtp-listen needs --mail-domain: the domain whose addresses it takes mail for"))
+	}
+	if c.ProjectAddress != "" && c.MailDomain == "" {
+		errs = append(errs, errors.New("--project-address needs --mail-domain"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))

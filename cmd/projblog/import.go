@@ -22,8 +22,11 @@ import (
 )
 
 const importUsage = `usage: projblog import export DIR [--data DIR] [--dry-run]
+       projblog import mbox|eml|maildir PATH --project SLUG [--data DIR] [--dry-run]
 
-Reads a directory written by "projblog export" back into a database: its
+The second form imports mail: ` + importMailHelp + `
+
+The first form reads a directory written by "projblog export" back into a database: its
 projects (created when missing, with their members), posts with their
 dates, authors, tags, health, decisions and comments. People are matched by
 e-mail address; someone the database does not know gets an account without
@@ -38,14 +41,18 @@ const importBatchSize = 200
 func cmdImport(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || isHelp(args[0]) {
 		if len(args) == 0 {
-			return usagef("import needs a kind: export")
+			return usagef("import needs a kind: export, mbox, eml or maildir")
 		}
 		fmt.Fprint(stdout, importUsage)
 		return nil
 	}
 	kind := args[0]
-	if kind != "export" {
-		return usagef("import knows one kind, export (not %q)", kind)
+	switch kind {
+	case "mbox", "eml", "maildir":
+		return cmdImportMail(kind, args[1:], stdout, stderr)
+	case "export":
+	default:
+		return usagef("import knows the kinds export, mbox, eml and maildir (not %q)", kind)
 	}
 	cfg := defaults()
 	fs := newFlagSet("import export", "import export DIR [--data DIR] [--dry-run]", stderr)

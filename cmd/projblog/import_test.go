@@ -140,7 +140,7 @@ func TestSeedExportImportRoundTrip(t *testing.T) {
 
 func TestImportRefusesBadExports(t *testing.T) {
 	dir := t.TempDir()
-	wantFail(t, runCLI(t, "", "import", "mbox", dir, "--data", t.TempDir()), 2, "one kind")
+	wantFail(t, runCLI(t, "", "import", "csv", dir, "--data", t.TempDir()), 2, "export, mbox, eml and maildir")
 	wantFail(t, runCLI(t, "", "import", "export", dir, "--data", t.TempDir()), 1, "no exported project")
 	p := filepath.Join(dir, "x")
 	if err := os.MkdirAll(p, 0o750); err != nil {

@@ -40,6 +40,8 @@ Usage:
   projblog seed [--posts N] [--seed S]     a realistic generated data set for trials and benchmarks
   projblog digest preview --user EMAIL [--week 2026-W48 | --day 2026-11-30] [--html]
   projblog notify failures
+  projblog mail deliver [--from ADDR] [--to ADDR]... < message.eml   inbound mail from a mail server's pipe
+  projblog import mbox|eml|maildir PATH --project SLUG [--dry-run]    a team's mail threads as posts
   projblog version
 
 Every command takes --data DIR (default ./data, env PROJBLOG_DATA) and --help.
@@ -87,6 +89,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdDigest(rest, stdout, stderr)
 	case "notify":
 		err = cmdNotify(rest, stdout, stderr)
+	case "mail":
+		err = cmdMail(rest, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "projblog", version)
 	case "help", "-h", "-help", "--help":
@@ -96,9 +100,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var ue usageError
+	var xe exitError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &xe):
+		fmt.Fprintf(stderr, "projblog: %s\n", xe.msg)
+		return xe.code
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
@@ -124,6 +132,15 @@ func cliMessage(err error) string {
 	}
 	return err.Error()
 }
+
+// exitError ends a command with its own exit code (mail deliver answers
+// its mail server with sysexits.h codes).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
 
 // usageError is a command used wrongly (exit code 2).
 type usageError struct{ msg string }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"projblog/internal/apperr"
+	"projblog/internal/mailin"
 	"projblog/internal/notify"
 	"projblog/internal/posts"
 	"projblog/internal/search"
@@ -20,6 +21,7 @@ type app struct {
 	users  *users.Service
 	posts  *posts.Service
 	notify *notify.Service
+	mail   *mailin.Service
 }
 
 // open opens the database in cfg.DataDir once and wires the domain
@@ -55,12 +57,17 @@ func open(cfg Config) (*app, error) {
 			return nil, fmt.Errorf("--smtp-url: %w", err)
 		}
 	}
-	n, err := notify.New(db, p, u, notify.Options{BaseURL: cfg.BaseURL, Mailer: mailer, From: cfg.MailFrom})
+	m, err := mailin.New(db, p, u, mailin.Options{Domain: cfg.MailDomain, ProjectAddress: cfg.ProjectAddress, BaseURL: cfg.BaseURL, Logger: cfg.logger})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("--project-address: %w", err)
+	}
+	n, err := notify.New(db, p, u, notify.Options{BaseURL: cfg.BaseURL, Mailer: mailer, From: cfg.MailFrom, ReplyAddress: m.ReplyAddress})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	return &app{db: db, users: u, posts: p, notify: n}, nil
+	return &app{db: db, users: u, posts: p, notify: n, mail: m}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -47,6 +47,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	cfg.logger = log
 	a, err := open(cfg)
 	if err != nil {
 		return err
@@ -74,6 +75,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		Version:         version,
 		Notify:          a.notify,
 		Search:          ix,
+		ProjectAddress:  a.mail.ProjectAddress,
 	})
 	if err != nil {
 		return err
@@ -82,7 +84,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	stopControl, err := serveControl(ctx, cfg.DataDir, a.db, log)
+	stopControl, err := serveControl(ctx, cfg.DataDir, a, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -97,6 +99,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer stopDebug()
+	}
+	if cfg.SMTPListen != "" {
+		stopSMTP, err := serveSMTP(cfg.SMTPListen, a, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopSMTP()
 	}
 	// The first admin is created only once nothing else can fail before
 	// its password is printed: a password created on a start that then
@@ -160,6 +170,29 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	<-indexed
 	log.Info("stopped")
 	return nil
+}
+
+// serveSMTP takes inbound mail by SMTP on addr until the returned stop.
+func serveSMTP(addr string, a *app, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-listen %s: %w", addr, err)
+	}
+	srv := a.mail.SMTPServer()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.mail.ServeSMTP(srv, ln); err != nil {
+			log.Error("smtp listener", "err", err)
+		}
+	}()
+	log.Info("taking mail by SMTP", "addr", ln.Addr().String(), "project_address", a.mail.ProjectAddress("{slug}"))
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
 }
 
 // rerenderInBackground brings posts made by an older Markdown renderer up

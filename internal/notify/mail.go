@@ -98,6 +98,8 @@ type digestMail struct {
 	DigestURL, SettingsURL, UnsubscribeURL string
 	// A guest's links: the magic link and the personal feed.
 	ReadURL, FeedURL, GuestProject string
+
+	userID uint64 // the reader, 0 for a guest (who cannot answer by mail)
 }
 
 // mailTag is a followed tag's posts.
@@ -132,8 +134,11 @@ type mailPost struct {
 	Health             string // a status update's health
 	Published          time.Time
 	Summary            string
-	Body               string            // the Markdown source (text part, full text)
-	HTML               htmltemplate.HTML // sanitised, links absolute (HTML part, full text)
+	// ReplyURL is a mailto: link to the reader's reply address for the
+	// post ("" for a guest, or when the site takes no mail).
+	ReplyURL string
+	Body     string            // the Markdown source (text part, full text)
+	HTML     htmltemplate.HTML // sanitised, links absolute (HTML part, full text)
 }
 
 type mailDecision struct {
@@ -286,7 +291,7 @@ func (s *Service) ComposeDigest(d *Digest) (*Message, error) {
 			return nil, err
 		}
 		v.mailText = mailText{Lang: mailLang(u.Language), loc: u.Location()}
-		v.Name, v.FullText = u.Name, st.FullText
+		v.Name, v.FullText, v.userID = u.Name, st.FullText, u.ID
 		v.Greeting = v.T("mail.digest.greeting", u.Name)
 		v.Intro = v.T("mail.digest.intro", v.DateTime(v.From), v.DateTime(v.To))
 		v.Why = v.T("mail.digest.why")
@@ -481,11 +486,31 @@ func (s *Service) mailPost(v *digestMail, base string, pv *posts.ProjectView, dp
 	if dp.Author != nil {
 		mpost.Author = dp.Author.Name
 	}
+	mpost.ReplyURL = s.replyURL(v.userID, p.ID, 0, p.Title)
 	if v.FullText {
 		mpost.Body = p.Body
 		mpost.HTML = htmltemplate.HTML(absoluteLinks(markdown.StripAnchors(p.HTML), u)) // sanitised on write
 	}
 	return mpost
+}
+
+// replyURL is a mailto: link to the reader's reply address for a post
+// (and a comment), with the subject "Re: TITLE"; "" when the site takes no
+// mail or there is no reader.
+func (s *Service) replyURL(userID, postID, commentID uint64, title string) string {
+	addr := s.replyAddress(userID, postID, commentID)
+	if addr == "" {
+		return ""
+	}
+	return "mailto:" + addr + "?subject=" + strings.ReplaceAll(url.QueryEscape("Re: "+title), "+", "%20")
+}
+
+// replyAddress is Options.ReplyAddress, "" without it.
+func (s *Service) replyAddress(userID, postID, commentID uint64) string {
+	if s.opts.ReplyAddress == nil || userID == 0 {
+		return ""
+	}
+	return s.opts.ReplyAddress(userID, postID, commentID)
 }
 
 func postURL(base, projectSlug, postSlug string) string {

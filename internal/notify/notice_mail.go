@@ -37,7 +37,11 @@ import (
 // post together; List-Id <PROJECTSLUG.HOST> when every notice is in one
 // project, else <notices.HOST>; List-Unsubscribe and
 // List-Unsubscribe-Post as the digest has them; Auto-Submitted:
-// auto-generated and Precedence: list (no auto-replies to it).
+// auto-generated and Precedence: list (no auto-replies to it). When the
+// site takes mail (Options.ReplyAddress), each post's group carries a
+// "reply by e-mail" link to the reader's reply address for it (for the
+// comment, when the group tells of one comment), and a message about one
+// post has that address as Reply-To: answering the notice comments.
 
 // noticeMail is what the notice templates receive.
 type noticeMail struct {
@@ -54,8 +58,13 @@ type noticeGroup struct {
 	Title, URL          string // the post
 	Project, ProjectURL string
 	Lines               []noticeLine
+	// ReplyURL is a mailto: link to the reader's reply address ("" when
+	// the site takes no mail).
+	ReplyURL string
 
 	postID, projectID uint64
+	commentIDs        []uint64 // the comment each line is about, 0 for none
+	replyAddr         string
 }
 
 // noticeLine is one notice in the message.
@@ -124,6 +133,19 @@ func (s *Service) composeNotice(u *users.User, firstSeq uint64, notices []Notice
 			v.Groups = append(v.Groups, g)
 		}
 		g.Lines = append(g.Lines, noticeLineOf(v, g.URL, name(it.ActorID), it))
+		var cid uint64
+		if it.comment != nil {
+			cid = it.comment.ID
+		}
+		g.commentIDs = append(g.commentIDs, cid)
+	}
+	for _, g := range v.Groups {
+		var cid uint64 // a reply answers the comment when the group tells of one
+		if len(g.commentIDs) == 1 {
+			cid = g.commentIDs[0]
+		}
+		g.replyAddr = s.replyAddress(u.ID, g.postID, cid)
+		g.ReplyURL = s.replyURL(u.ID, g.postID, cid, g.Title)
 	}
 
 	v.Subject = noticeSubject(v, items, name)
@@ -147,6 +169,9 @@ func (s *Service) composeNotice(u *users.User, firstSeq uint64, notices []Notice
 	if len(v.Groups) == 1 {
 		ref := "<post." + strconv.FormatUint(v.Groups[0].postID, 10) + "@" + host + ">"
 		h["In-Reply-To"], h["References"] = ref, ref
+		if a := v.Groups[0].replyAddr; a != "" {
+			h["Reply-To"] = a
+		}
 	}
 	oneProject := true
 	for _, g := range v.Groups[1:] {

@@ -34,6 +34,10 @@ type Options struct {
 	// HTTPClient makes webhook requests (webhooks.go); nil: a client
 	// that does not follow redirects, with WebhookTimeout.
 	HTTPClient *http.Client
+	// ReplyAddress returns the address at which a person answers a post
+	// (and a comment of it) by e-mail, "" when the site takes no mail
+	// (internal/mailin makes it; cmd wires it). nil: no reply addresses.
+	ReplyAddress func(userID, postID, commentID uint64) string
 }
 
 // Service is the notification service. It is safe for concurrent use.

@@ -705,9 +705,17 @@ func (s *Service) attachmentsAfterPostWrite(tx *bbolt.Tx, actor access.Actor, sc
 	if old != nil && old.Body == p.Body {
 		return nil
 	}
+	return linkPending(tx, actor, sc, p, p.Body, p.AuthorID)
+}
+
+// linkPending joins to post p the pending files that body (p's or one of
+// its comments', written by authorID) links to, when authorID or the actor
+// uploaded them; see attachmentsAfterPostWrite. A comment's files are its
+// post's, so mail replies and imported threads keep theirs.
+func linkPending(tx *bbolt.Tx, actor access.Actor, sc *scope, p *postRec, body string, authorID uint64) error {
 	var count = -1
 	seen := map[uint64]bool{}
-	for _, m := range attachmentRef.FindAllStringSubmatch(p.Body, -1) {
+	for _, m := range attachmentRef.FindAllStringSubmatch(body, -1) {
 		id, err := strconv.ParseUint(m[2], 10, 64)
 		if err != nil || m[1] != sc.proj.Slug || seen[id] {
 			continue
@@ -717,7 +725,7 @@ func (s *Service) attachmentsAfterPostWrite(tx *bbolt.Tx, actor access.Actor, sc
 		if err != nil {
 			return err
 		}
-		if r == nil || r.PostID != 0 || r.ProjectID != p.ProjectID || (r.UploaderID != p.AuthorID && r.UploaderID != actor.UserID) {
+		if r == nil || r.PostID != 0 || r.ProjectID != p.ProjectID || (r.UploaderID != authorID && r.UploaderID != actor.UserID) {
 			continue
 		}
 		if count < 0 {

@@ -97,6 +97,11 @@ type CommentInput struct {
 	// comment. A reply to a reply joins the thread of its top-level
 	// comment.
 	ParentID uint64
+	// Key names the comment in a source outside projblog (for mail:
+	// "mail:" and the Message-ID). A key already used in the project makes
+	// AddComment return what it named (when that is a comment of this
+	// post) without writing anything; see SourceTarget.
+	Key string
 }
 
 // commentRec is the stored form of a Comment.
@@ -272,6 +277,10 @@ func (s *Service) AddComment(actor access.Actor, postID uint64, in CommentInput)
 		if err := checkDiscussable(p); err != nil {
 			return err
 		}
+		if prev, err := keyedComment(tx, p, in.Key); err != nil || prev != nil {
+			out = prev
+			return err
+		}
 		ev := commentEvent{}
 		var parentID uint64
 		if in.ParentID != 0 {
@@ -305,6 +314,12 @@ func (s *Service) AddComment(actor access.Actor, postID uint64, in CommentInput)
 		}
 		p.CommentCount++
 		if err := putPost(tx, p); err != nil {
+			return err
+		}
+		if err := putSourceKey(tx, p.ProjectID, in.Key, p.ID, id); err != nil {
+			return err
+		}
+		if err := linkPending(tx, actor, sc, p, c.Body, c.AuthorID); err != nil {
 			return err
 		}
 		ev.CommentID = id

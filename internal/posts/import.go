@@ -31,7 +31,11 @@ import (
 //   - ImportedPost.Key makes a re-run harmless: a key already imported into
 //     the project is skipped (ImportResult.Skipped), so running the same
 //     import twice imports nothing the second time. An empty Key is never
-//     skipped.
+//     skipped. Comments may have keys too (a mail thread's replies): under
+//     a skipped post, the comments whose keys are new are added (a thread
+//     that grew since the last import gets its new replies), the others
+//     skipped. Keys are source keys (sourcekeys.go), shared with
+//     CreatePost and AddComment.
 //   - Dates: CreatedAt defaults to now, UpdatedAt to CreatedAt, and a
 //     published post's PublishedAt to CreatedAt. A comment's CreatedAt
 //     defaults to the post's PublishedAt (or CreatedAt).
@@ -69,6 +73,8 @@ type ImportedPost struct {
 
 // ImportedComment is one comment of an ImportedPost.
 type ImportedComment struct {
+	// Key names the comment in its source; see the rules above.
+	Key      string
 	AuthorID uint64
 	// ReplyTo is the 1-based position, in the same Comments slice, of an
 	// earlier comment this one answers; 0 for a top-level comment. Replies
@@ -126,23 +132,28 @@ func (s *Service) Import(actor access.Actor, projectSlug string, batch []Importe
 		keys := tx.Bucket(bImportKeys)
 		for i := range entries {
 			e := &entries[i]
-			var keyK []byte
 			if e.in.Key != "" {
-				keyK = cat(store.Key(sc.proj.ID), []byte(e.in.Key))
-				if v := keys.Get(keyK); v != nil {
-					res.IDs[i] = store.U64(v)
+				if v := keys.Get(sourceKey(sc.proj.ID, e.in.Key)); v != nil {
+					postID, commentID := decodeSourceTarget(v)
+					if commentID != 0 {
+						return apperr.New(apperr.Conflict, "Post %d (%s) has the key of a comment imported before.", i+1, quoteShort(e.in.Title))
+					}
+					n, err := s.importMoreComments(tx, actor, sc, postID, e, now)
+					if err != nil {
+						return wrapImportErr(err, i, e.in.Title)
+					}
+					res.IDs[i] = postID
 					res.Skipped++
+					res.Comments += n
 					continue
 				}
 			}
 			id, n, err := s.importOne(tx, actor, sc, e, now)
 			if err != nil {
-				return apperr.Wrap(err, "post %d (%q)", i+1, e.in.Title)
+				return wrapImportErr(err, i, e.in.Title)
 			}
-			if keyK != nil {
-				if err := keys.Put(keyK, store.Key(id)); err != nil {
-					return apperr.Wrap(err, "store import key")
-				}
+			if err := putSourceKey(tx, sc.proj.ID, e.in.Key, id, 0); err != nil {
+				return err
 			}
 			res.IDs[i] = id
 			res.Created++
@@ -168,8 +179,10 @@ func (s *Service) ImportedAs(actor access.Actor, projectSlug, key string) (uint6
 		if err := check(actor, sc, access.ManageProject, "Only a project owner or an admin may import posts."); err != nil {
 			return err
 		}
-		if v := tx.Bucket(bImportKeys).Get(cat(store.Key(sc.proj.ID), []byte(key))); v != nil {
-			id = store.U64(v)
+		if v := tx.Bucket(bImportKeys).Get(sourceKey(sc.proj.ID, key)); v != nil {
+			if postID, commentID := decodeSourceTarget(v); commentID == 0 {
+				id = postID
+			}
 		}
 		return nil
 	})
@@ -298,44 +311,9 @@ func (s *Service) importOne(tx *bbolt.Tx, actor access.Actor, sc *scope, e *impo
 		}
 	}
 
-	// Comments: replies join the thread of what they answer.
-	ids := make([]uint64, len(e.comments))
-	parents := make([]uint64, len(e.comments))
-	written := 0
-	for j, rc := range e.comments {
-		ic := in.Comments[j]
-		cid, err := tx.Bucket(bComments).NextSequence()
-		if err != nil {
-			return 0, 0, apperr.Wrap(err, "comment sequence")
-		}
-		ids[j] = cid
-		var parent uint64
-		if ic.ReplyTo > 0 {
-			parent = parents[ic.ReplyTo-1]
-			if parent == 0 {
-				parent = ids[ic.ReplyTo-1]
-			}
-		}
-		parents[j] = parent
-		at := utcOr(ic.CreatedAt, utcOr(p.PublishedAt, p.CreatedAt))
-		cr := &commentRec{
-			ID: cid, PostID: id, ProjectID: pid, AuthorID: ic.AuthorID, ParentID: parent,
-			Body: rc.body, HTML: rc.html, Mentions: rc.mentions, Rendered: markdown.Version,
-			Decision: ic.Decision, CreatedAt: at, UpdatedAt: at,
-		}
-		if err := putComment(tx, cr); err != nil {
-			return 0, 0, err
-		}
-		if err := tx.Bucket(bPostComments).Put(commentIndexKey(cr), nil); err != nil {
-			return 0, 0, apperr.Wrap(err, "index comment")
-		}
-		if cr.Decision {
-			if err := logDecision(tx, p, cid, ic.AuthorID, at); err != nil {
-				return 0, 0, err
-			}
-		}
-		p.CommentCount++
-		written++
+	written, err := writeImportedComments(tx, actor, sc, p, e, false)
+	if err != nil {
+		return 0, 0, err
 	}
 	if err := putPost(tx, p); err != nil {
 		return 0, 0, err
@@ -354,6 +332,102 @@ func (s *Service) importOne(tx *bbolt.Tx, actor access.Actor, sc *scope, e *impo
 		return 0, 0, err
 	}
 	return id, written, nil
+}
+
+// writeImportedComments writes the comments of e under p, skipping those
+// whose keys are already known in the project (their ids still anchor
+// the replies that follow) and, under a post imported before (onlyKeyed),
+// those without a key, which cannot be told apart from what is there. It
+// returns how many it wrote. The caller stores p (CommentCount).
+func writeImportedComments(tx *bbolt.Tx, actor access.Actor, sc *scope, p *postRec, e *importEntry, onlyKeyed bool) (int, error) {
+	in := e.in
+	keys := tx.Bucket(bImportKeys)
+	// Replies join the thread of what they answer.
+	ids := make([]uint64, len(e.comments))
+	parents := make([]uint64, len(e.comments))
+	written := 0
+	for j, rc := range e.comments {
+		ic := in.Comments[j]
+		var parent uint64
+		if ic.ReplyTo > 0 {
+			parent = parents[ic.ReplyTo-1]
+			if parent == 0 {
+				parent = ids[ic.ReplyTo-1]
+			}
+		}
+		if ic.Key == "" && onlyKeyed {
+			continue // replies to it join the post's top level
+		}
+		if ic.Key != "" {
+			if v := keys.Get(sourceKey(p.ProjectID, ic.Key)); v != nil {
+				postID, commentID := decodeSourceTarget(v)
+				if postID != p.ID || commentID == 0 {
+					return 0, apperr.New(apperr.Conflict, "Comment %d has the key of something imported elsewhere.", j+1)
+				}
+				old, err := getComment(tx, commentID)
+				if err != nil {
+					return 0, err
+				}
+				ids[j] = commentID
+				if old != nil {
+					parents[j] = old.ParentID
+				}
+				continue
+			}
+		}
+		cid, err := tx.Bucket(bComments).NextSequence()
+		if err != nil {
+			return 0, apperr.Wrap(err, "comment sequence")
+		}
+		ids[j], parents[j] = cid, parent
+		at := utcOr(ic.CreatedAt, utcOr(p.PublishedAt, p.CreatedAt))
+		cr := &commentRec{
+			ID: cid, PostID: p.ID, ProjectID: p.ProjectID, AuthorID: ic.AuthorID, ParentID: parent,
+			Body: rc.body, HTML: rc.html, Mentions: rc.mentions, Rendered: markdown.Version,
+			Decision: ic.Decision, CreatedAt: at, UpdatedAt: at,
+		}
+		if err := putComment(tx, cr); err != nil {
+			return 0, err
+		}
+		if err := tx.Bucket(bPostComments).Put(commentIndexKey(cr), nil); err != nil {
+			return 0, apperr.Wrap(err, "index comment")
+		}
+		if err := putSourceKey(tx, p.ProjectID, ic.Key, p.ID, cid); err != nil {
+			return 0, err
+		}
+		if err := linkPending(tx, actor, sc, p, cr.Body, cr.AuthorID); err != nil {
+			return 0, err
+		}
+		if cr.Decision {
+			if err := logDecision(tx, p, cid, ic.AuthorID, at); err != nil {
+				return 0, err
+			}
+		}
+		p.CommentCount++
+		written++
+	}
+	return written, nil
+}
+
+// importMoreComments adds to an imported post the comments of e whose keys
+// are new, and tells the search index (post.imported) when there were any.
+func (s *Service) importMoreComments(tx *bbolt.Tx, actor access.Actor, sc *scope, postID uint64, e *importEntry, now time.Time) (int, error) {
+	p, err := getPost(tx, postID)
+	if err != nil {
+		return 0, err
+	}
+	if p == nil {
+		return 0, nil // imported, then deleted for good: nothing to add to
+	}
+	n, err := writeImportedComments(tx, actor, sc, p, e, true)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	if err := putPost(tx, p); err != nil {
+		return 0, err
+	}
+	ev := postEvent{Revision: p.Revision, Slug: p.Slug, Draft: p.Draft}
+	return n, s.emit(tx, "post.imported", actor, now, p.ProjectID, p.ID, ev)
 }
 
 // logDecision writes a decision log entry for a post (commentID 0) or one

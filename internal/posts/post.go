@@ -63,6 +63,11 @@ type PostInput struct {
 	Tags []string
 	// Draft true saves a draft (on update: unpublishes a published post).
 	Draft bool
+	// Key, on create, names the post in a source outside projblog (for
+	// mail: "mail:" and the Message-ID). A key already used in the project
+	// makes CreatePost return the post it named, without writing anything,
+	// so a message delivered twice is posted once; see SourceTarget.
+	Key string
 	// Pinned is honoured only for actors with access.EditOthers; for
 	// others it is ignored (a post stays as pinned as it was), so a form
 	// that does not offer the checkbox cannot unpin a post by accident.
@@ -275,6 +280,10 @@ func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInpu
 			return err
 		}
 		pid := sc.proj.ID
+		if prev, err := keyedPost(tx, actor, sc, in.Key); err != nil || prev != nil {
+			out = prev
+			return err
+		}
 		slug := c.slug
 		if slug == "" {
 			slug = freeSlug(tx, pid, c.title)
@@ -321,6 +330,9 @@ func (s *Service) CreatePost(actor access.Actor, projectSlug string, in PostInpu
 			return err
 		}
 		if err := s.afterPostWrite(tx, actor, sc, nil, p, in, now); err != nil {
+			return err
+		}
+		if err := putSourceKey(tx, pid, in.Key, id, 0); err != nil {
 			return err
 		}
 		out = p.post()

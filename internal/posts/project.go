@@ -39,6 +39,29 @@ type Project struct {
 	// Cadence is how often a status update is expected; nil = no
 	// expectation, never overdue (cadence.go).
 	Cadence *Cadence
+	// MailPosts is what a message a member sends to the project's e-mail
+	// address becomes (internal/mailin); "" reads as MailPublish.
+	MailPosts MailMode
+}
+
+// MailMode is what mail to a project's address becomes.
+type MailMode string
+
+const (
+	MailPublish MailMode = "publish" // a published post (the default)
+	MailDraft   MailMode = "draft"   // a draft of its sender, to review and publish
+	MailOff     MailMode = "off"     // refused: the project takes no mail
+)
+
+// Valid reports whether m is one of the modes ("" included: the default).
+func (m MailMode) Valid() bool { return m == "" || m == MailPublish || m == MailDraft || m == MailOff }
+
+// Or returns m, or MailPublish when m is "".
+func (m MailMode) Or() MailMode {
+	if m == "" {
+		return MailPublish
+	}
+	return m
 }
 
 // ProjectInput is the project form. Slug is used only by CreateProject.
@@ -48,6 +71,9 @@ type ProjectInput struct {
 	Description string
 	Visibility  access.Visibility
 	SeenBy      bool // record who has read each post
+	// MailPosts is what mail to the project's address becomes; "" keeps
+	// the current mode on update (MailPublish on create).
+	MailPosts MailMode
 }
 
 // Member is one user's membership of a project.
@@ -103,6 +129,7 @@ type projectRec struct {
 	// last reported as an update.overdue event (cadence.go), so that each
 	// missed update is reported once.
 	OverdueSince time.Time `json:"overdue_since,omitzero"`
+	MailPosts    MailMode  `json:"mail_posts,omitempty"`
 }
 
 func (r *projectRec) project() *Project {
@@ -112,7 +139,7 @@ func (r *projectRec) project() *Project {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastActivity: r.LastActivity,
 		PostCount: r.PostCount,
 		Health:    r.Health, HealthAt: r.HealthAt, HealthPostID: r.HealthPostID,
-		SeenBy: r.SeenBy, Cadence: r.Cadence.clone(),
+		SeenBy: r.SeenBy, Cadence: r.Cadence.clone(), MailPosts: r.MailPosts.Or(),
 	}
 }
 
@@ -302,13 +329,17 @@ func (s *Service) UpdateProject(actor access.Actor, slug string, in ProjectInput
 		if c.Visibility == "" {
 			c.Visibility = r.Visibility
 		}
-		if r.Name == c.Name && r.Description == c.Description && r.Visibility == c.Visibility && r.SeenBy == in.SeenBy {
+		mail := in.MailPosts
+		if mail == "" {
+			mail = r.MailPosts.Or()
+		}
+		if r.Name == c.Name && r.Description == c.Description && r.Visibility == c.Visibility && r.SeenBy == in.SeenBy && r.MailPosts.Or() == mail {
 			out = r.project()
 			return nil
 		}
 		old := r.Visibility
 		r.Name, r.Description, r.Visibility, r.UpdatedAt = c.Name, c.Description, c.Visibility, now
-		r.SeenBy = in.SeenBy
+		r.SeenBy, r.MailPosts = in.SeenBy, mail
 		if err := putProject(tx, r); err != nil {
 			return err
 		}

@@ -231,6 +231,9 @@ func checkRunes(field, label, s string, min, max int) error {
 // the slug is ignored and an empty visibility keeps the current one.
 func cleanProject(in ProjectInput, create bool) (ProjectInput, error) {
 	var out ProjectInput
+	if !in.MailPosts.Valid() {
+		return out, apperr.FieldErr("mail_posts", "Mail to the project becomes a post, a draft, or is refused (publish, draft or off).")
+	}
 	if err := checkText("name", "name", in.Name, false); err != nil {
 		return out, err
 	}

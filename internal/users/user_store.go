@@ -408,7 +408,8 @@ func (s *Service) SetAdmin(id uint64, admin bool) error {
 // SetActive deactivates or reactivates an account. Deactivating ends all of
 // the user's sessions and appends EventDeactivated; it is refused with
 // apperr.Conflict for the last active administrator. Reactivating appends
-// EventReactivated. It returns apperr.NotFound for no such user.
+// EventReactivated, and makes an external author (User.External) an
+// account. It returns apperr.NotFound for no such user.
 func (s *Service) SetActive(id uint64, active bool) error {
 	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, id)
@@ -431,6 +432,9 @@ func (s *Service) SetActive(id uint64, active bool) error {
 			}
 		}
 		u.Active = active
+		if active {
+			u.External = false // an administrator turned it into an account
+		}
 		u.UpdatedAt = s.clock()
 		if err := putUser(tx, u); err != nil {
 			return err
@@ -459,3 +463,45 @@ func ensureAnotherAdmin(tx *bbolt.Tx, id uint64) error {
 	}
 	return apperr.New(apperr.Conflict, "This is the last active administrator; make someone else an administrator first.")
 }
+
+// ExternalAuthor returns the account with this e-mail address, creating an
+// external one (see User.External) named name when there is none, so that
+// mail from people without an account keeps its author. A name that is
+// not valid (empty, too long) falls back to the address's local part.
+func (s *Service) ExternalAuthor(email, name string) (*User, error) {
+	addr, err := validEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if u, err := s.ByEmail(addr); err == nil {
+		return u, nil
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return nil, err
+	}
+	n, err := validName(name)
+	if err != nil {
+		local, _, _ := strings.Cut(addr, "@")
+		if n, err = validName(local); err != nil {
+			n = addr
+		}
+	}
+	now := s.clock()
+	u := &User{Email: addr, Name: n, External: true, CreatedAt: now, UpdatedAt: now}
+	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket([]byte(bucketUsersByEmail)).Get([]byte(addr)); v != nil {
+			return errExists
+		}
+		return s.insert(tx, u)
+	})
+	if errors.Is(err, errExists) {
+		return s.ByEmail(addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// errExists ends ExternalAuthor's transaction when someone created the
+// account meanwhile.
+var errExists = errors.New("exists")

@@ -166,7 +166,12 @@ type User struct {
 	Language string // "", "en" or "fr" ("" = from the browser)
 	// ShowEmail is the user's consent to show their e-mail address to
 	// readers of feeds (as the author of their posts). Off by default.
-	ShowEmail    bool   `json:",omitempty"`
+	ShowEmail bool `json:",omitempty"`
+	// External marks an author known only from mail (an imported archive,
+	// a message to a project): an account without a password, inactive, so
+	// it cannot sign in and is sent nothing. An administrator makes it a
+	// real account by setting a password and activating it.
+	External     bool   `json:",omitempty"`
 	PasswordHash []byte `json:",omitempty"`
 	// FeedTokenGeneration counts the user's feed token regenerations; the
 	// token is derived from it (see the package comment). Records written

@@ -50,6 +50,10 @@ func (s *Server) projectPageData(c echo.Context, pv *posts.ProjectView) *page {
 	p.Data["CanPost"] = can(c, pv, access.Post)
 	p.Data["CanManage"] = can(c, pv, access.ManageProject)
 	p.Data["CanModerate"] = can(c, pv, access.EditOthers)
+	if s.opts.ProjectAddress != nil && pv.MailPosts != posts.MailOff && p.Data["CanPost"] == true {
+		p.Data["MailAddress"] = s.opts.ProjectAddress(pv.Slug)
+		p.Data["MailDraft"] = pv.MailPosts == posts.MailDraft
+	}
 	s.setFeeds(c, p, "/p/"+pv.Slug+"/feed", pv.Name, pv.Visibility == access.Public)
 	return p
 }
@@ -224,6 +228,7 @@ func projectForm(c echo.Context) posts.ProjectInput {
 		Description: strings.TrimSpace(c.FormValue("description")),
 		Visibility:  access.Visibility(c.FormValue("visibility")),
 		SeenBy:      c.FormValue("seen_by") == "1",
+		MailPosts:   posts.MailMode(c.FormValue("mail_posts")),
 	}
 }
 
@@ -278,6 +283,9 @@ func (s *Server) settingsPage(c echo.Context, pv *posts.ProjectView, in posts.Pr
 	p := s.projectPageData(c, pv)
 	p.Title = p.T("settings.project_title") + " · " + pv.Name
 	p.Data["Form"] = in
+	if s.opts.ProjectAddress != nil {
+		p.Data["ProjectAddress"] = s.opts.ProjectAddress(pv.Slug)
+	}
 	p.Data["Members"] = rows
 	p.Data["Roles"] = []access.Role{access.Viewer, access.Member, access.Owner}
 	weekdays := make([]string, 7)
@@ -304,7 +312,7 @@ func (s *Server) settingsPage(c echo.Context, pv *posts.ProjectView, in posts.Pr
 
 // projectInputOf is the project form filled with what is stored.
 func projectInputOf(pv *posts.ProjectView) posts.ProjectInput {
-	return posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy}
+	return posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy, MailPosts: pv.MailPosts}
 }
 
 func (s *Server) projectSettings(c echo.Context) error {
@@ -315,7 +323,7 @@ func (s *Server) projectSettings(c echo.Context) error {
 	if err := check(c, pv, access.ManageProject); err != nil {
 		return err
 	}
-	p, err := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy})
+	p, err := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy, MailPosts: pv.MailPosts})
 	if err != nil {
 		return err
 	}
@@ -362,7 +370,7 @@ func (s *Server) memberError(c echo.Context, err error) error {
 	if perr != nil || apperr.CodeOf(err) == apperr.NotFound || apperr.CodeOf(err) == apperr.Forbidden {
 		return err
 	}
-	p, perr := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy})
+	p, perr := s.settingsPage(c, pv, posts.ProjectInput{Name: pv.Name, Description: pv.Description, Visibility: pv.Visibility, SeenBy: pv.SeenBy, MailPosts: pv.MailPosts})
 	if perr != nil {
 		return perr
 	}

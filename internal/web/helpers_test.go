@@ -82,7 +82,7 @@ func newEnv(t testing.TB) *env {
 	e := &env{t: t, db: db, users: u, posts: p, clock: clock, notify: n, search: ix}
 	s, err := web.New(db, p, u, web.Options{
 		BaseURL: "http://projblog.test", Now: clock.Now, Version: "test", Notify: n, Search: ix,
-		Logger: quiet,
+		Logger: quiet, ProjectAddress: func(slug string) string { return slug + "@mail.projblog.test" },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,9 @@ type Options struct {
 	// Search is the full-text index; without it /search and
 	// /api/v1/search answer 503.
 	Search *search.Index
+	// ProjectAddress returns a project's e-mail address ("" when the site
+	// takes no mail; internal/mailin makes it). nil: no mail.
+	ProjectAddress func(slug string) string
 }
 
 // Server is the web application. Build it with New; it is safe for
