@@ -229,7 +229,7 @@ func (s *Service) CreateAPIToken(userID uint64, name string, scope APIScope) (to
 	token = apiTokenPrefix + feedTokenEncoding.EncodeToString(raw)
 	key, _ := apiTokenKey(token)
 	now := s.clock()
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, userID)
 		if err != nil {
 			return err
@@ -311,7 +311,7 @@ func (s *Service) APITokens(userID uint64) ([]APIToken, error) {
 // tokens. It appends EventAPITokenRevoked in the same transaction.
 func (s *Service) RevokeAPIToken(userID, tokenID uint64) error {
 	now := s.clock()
-	return s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		idx := tx.Bucket([]byte(bucketAPITokensByUser))
 		ik := apiTokenIndexKey(userID, tokenID)
 		hash := idx.Get(ik)
@@ -396,7 +396,7 @@ func (s *Service) UserByAPIToken(token string) (*User, APIScope, error) {
 // revoked meanwhile is left alone: the request that used it had been let
 // in just before.
 func (s *Service) touchAPIToken(key []byte, now time.Time) error {
-	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		r, err := getAPIToken(tx, key)
 		if err != nil {
 			return err

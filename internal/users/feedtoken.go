@@ -74,7 +74,7 @@ func (s *Service) FeedToken(userID uint64) (string, error) {
 	// First use (or first since the secret was rotated). The token is
 	// derived again inside the write transaction: a regeneration or a
 	// rotation may have committed in between.
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, userID)
 		if err != nil {
 			return err
@@ -104,7 +104,7 @@ func (s *Service) FeedToken(userID uint64) (string, error) {
 // transaction, so caches keyed by the event log's head drop pages bound to
 // the old token. It returns apperr.NotFound for no such user.
 func (s *Service) RegenerateFeedToken(userID uint64) (token string, err error) {
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, userID)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ func (s *Service) UserByFeedToken(token string) (*User, error) {
 // backup of it leaked (see the package comment). It appends
 // EventFeedSecretRotated in the same transaction.
 func (s *Service) RotateFeedSecret() error {
-	return s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		// Emptying the index by recreating it frees its pages at once;
 		// the entries are useless under the new secret.
 		if err := tx.DeleteBucket([]byte(bucketFeedTokens)); err != nil {

@@ -76,7 +76,7 @@ func (s *Service) CreateSession(userID uint64, userAgent string) (token string, 
 	token = base64.RawURLEncoding.EncodeToString(raw[:])
 	key, _ := sessionKey(token)
 	now := s.clock()
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, userID)
 		if err != nil {
 			return err
@@ -125,11 +125,15 @@ func (s *Service) Session(token string) (*User, error) {
 		return nil, errSessionExpired()
 	}
 	now := s.clock()
+	if u := s.sessions.get(string(key), now); u != nil {
+		return u, nil
+	}
+	gen := s.sessions.generation()
 	var u *User
-	var renew bool
+	var se *session
 	err := s.db.Bolt().View(func(tx *bbolt.Tx) error {
-		se, err := getSession(tx, key)
-		if err != nil {
+		var err error
+		if se, err = getSession(tx, key); err != nil {
 			return err
 		}
 		if se == nil || !now.Before(se.ExpiresAt) {
@@ -141,25 +145,29 @@ func (s *Service) Session(token string) (*User, error) {
 		if u == nil || !u.Active {
 			return errSessionExpired()
 		}
-		renew = now.Sub(se.RenewedAt) >= s.renewEvery
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if renew {
+	u = public(u)
+	if renewAt := se.RenewedAt.Add(s.renewEvery); !now.Before(renewAt) {
+		// The write moves the generation: the next request reads the
+		// renewed session and remembers that.
 		if err := s.renew(key, now); err != nil {
 			return nil, err
 		}
+	} else {
+		s.sessions.put(string(key), gen, u, se.ExpiresAt, renewAt)
 	}
-	return public(u), nil
+	return u, nil
 }
 
 // renew slides a session's expiry. Concurrent requests of one session may
 // all decide to renew; the first writes and the others find nothing to do
 // and roll back.
 func (s *Service) renew(key []byte, now time.Time) error {
-	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		se, err := getSession(tx, key)
 		if err != nil {
 			return err
@@ -184,7 +192,7 @@ func (s *Service) DeleteSession(token string) error {
 	if !ok {
 		return nil
 	}
-	return s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket([]byte(bucketSessions)).Delete(key); err != nil {
 			return apperr.Wrap(err, "delete session")
 		}
@@ -195,7 +203,7 @@ func (s *Service) DeleteSession(token string) error {
 // DeleteUserSessions ends every session of the user, everywhere. A user
 // without sessions, or no such user, is not an error.
 func (s *Service) DeleteUserSessions(userID uint64) error {
-	return s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		return deleteUserSessions(tx, userID)
 	})
 }
@@ -204,7 +212,7 @@ func (s *Service) DeleteUserSessions(userID uint64) error {
 // runs on its own from CreateSession at most once an hour; a scheduler or
 // CLI command may also call it.
 func (s *Service) PurgeExpiredSessions() (n int, err error) {
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		n, err = purgeExpired(tx, s.clock())
 		return err
 	})

@@ -411,3 +411,79 @@ func TestRenewRechecks(t *testing.T) {
 	}
 	wantCode(t, s.renew(key, later.Add(2*time.Hour)), apperr.Unauthorized, "")
 }
+
+// TestSessionCache shows the lookups are remembered (a session removed
+// behind the package's back still answers), and that any write of the
+// package makes the next lookup read the database again.
+func TestSessionCache(t *testing.T) {
+	s, db, c := mustService(t)
+	ada := mustCreate(t, s, "ada@example.com", "Ada", false)
+	bob := mustCreate(t, s, "bob@example.com", "Bob", false)
+	tok := mustSession(t, s, ada.ID)
+	if u, err := s.Session(tok); err != nil || u.Name != "Ada" {
+		t.Fatalf("first lookup: %+v, %v", u, err)
+	}
+	// Remove every session straight from the bucket: the package does not
+	// see it, so the remembered answer stands.
+	must(t, db.Bolt().Update(func(tx *bbolt.Tx) error {
+		return tx.DeleteBucket([]byte(bucketSessions))
+	}))
+	must(t, db.Bolt().Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucket([]byte(bucketSessions))
+		return err
+	}))
+	if u, err := s.Session(tok); err != nil || u.ID != ada.ID {
+		t.Fatalf("a remembered lookup went to the database: %+v, %v", u, err)
+	}
+	// Any write of the package (here: Bob's profile) forgets it.
+	if _, err := s.UpdateProfile(bob.ID, Profile{Name: "Robert"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(tok); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("after a write, the removed session still answers: %v", err)
+	}
+
+	// A name change shows at the next request; a logout ends it at once.
+	tok = mustSession(t, s, ada.ID)
+	if _, err := s.Session(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateProfile(ada.ID, Profile{Name: "Ada Lovelace"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Session(tok); err != nil || u.Name != "Ada Lovelace" {
+		t.Fatalf("after a rename: %+v, %v", u, err)
+	}
+	must(t, s.DeleteSession(tok))
+	if _, err := s.Session(tok); !apperr.Is(err, apperr.Unauthorized) {
+		t.Fatalf("after logout: %v", err)
+	}
+
+	// The renewal still happens: a remembered session is not used once its
+	// renewal is due, and the expiry slides.
+	tok = mustSession(t, s, ada.ID)
+	if _, err := s.Session(tok); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(s.renewEvery + time.Minute)
+	if _, err := s.Session(tok); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(s.ttl - time.Minute)
+	if _, err := s.Session(tok); err != nil {
+		t.Fatalf("the session was not renewed while it was remembered: %v", err)
+	}
+	// A changed returned copy does not change what is remembered.
+	u, _ := s.Session(tok)
+	u.Name = "Mallory"
+	if u2, _ := s.Session(tok); u2.Name != "Ada Lovelace" {
+		t.Fatalf("the cache hands out its own record: %q", u2.Name)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -45,7 +45,7 @@ func (s *Service) Create(in NewUser) (*User, error) {
 		return nil, apperr.Wrap(err, "hash password")
 	}
 	u.PasswordHash = hash
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		return s.insert(tx, u)
 	})
 	if err != nil {
@@ -190,7 +190,7 @@ func (s *Service) EnsureFirstAdmin(email, name string) (u *User, password string
 	if err != nil {
 		return nil, "", false, err
 	}
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		if k, _ := tx.Bucket([]byte(bucketUsers)).Cursor().First(); k != nil {
 			return errNoChange
 		}
@@ -333,7 +333,7 @@ func (s *Service) UpdateProfile(id uint64, p Profile) (*User, error) {
 		return nil, err
 	}
 	var u *User
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		if u, err = mustGetUser(tx, id); err != nil {
 			return err
 		}
@@ -364,7 +364,7 @@ func (s *Service) SetPassword(id uint64, password string) error {
 	if err != nil {
 		return apperr.Wrap(err, "hash password")
 	}
-	return s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, id)
 		if err != nil {
 			return err
@@ -382,7 +382,7 @@ func (s *Service) SetPassword(id uint64, password string) error {
 // It refuses with apperr.Conflict to remove the rights of the last active
 // administrator, and returns apperr.NotFound for no such user.
 func (s *Service) SetAdmin(id uint64, admin bool) error {
-	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, id)
 		if err != nil {
 			return err
@@ -411,7 +411,7 @@ func (s *Service) SetAdmin(id uint64, admin bool) error {
 // EventReactivated, and makes an external author (User.External) an
 // account. It returns apperr.NotFound for no such user.
 func (s *Service) SetActive(id uint64, active bool) error {
-	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		u, err := mustGetUser(tx, id)
 		if err != nil {
 			return err
@@ -487,7 +487,7 @@ func (s *Service) ExternalAuthor(email, name string) (*User, error) {
 	}
 	now := s.clock()
 	u := &User{Email: addr, Name: n, External: true, CreatedAt: now, UpdatedAt: now}
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		if v := tx.Bucket([]byte(bucketUsersByEmail)).Get([]byte(addr)); v != nil {
 			return errExists
 		}

@@ -116,6 +116,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones validate and load the same on every host
 
+	"go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
 
 	"projblog/internal/access"
@@ -252,6 +253,17 @@ type Service struct {
 
 	purgeMu   sync.Mutex
 	lastPurge time.Time
+
+	sessions sessionCache
+}
+
+// update runs a write transaction, then marks every remembered session
+// lookup stale (sessioncache.go): whatever it changed — an account, a
+// session — is read from the database again.
+func (s *Service) update(fn func(*bbolt.Tx) error) error {
+	err := s.db.Bolt().Update(fn)
+	s.sessions.invalidate()
+	return err
 }
 
 // New creates the package's buckets if they are missing and returns the
