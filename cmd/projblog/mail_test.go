@@ -21,11 +21,7 @@ func mailSite(t *testing.T) string {
 		mustRun(t, "", "user", "add", u[0], "--name", u[1], "--data", dir)
 	}
 	mustRun(t, "", "project", "add", "alpha", "--name", "Alpha", "--visibility", "private", "--owner", "ada@example.com", "--data", dir)
-	cfg := defaults()
-	cfg.DataDir = dir
-	must(t, cfg.Validate())
-	a, err := open(cfg)
-	must(t, err)
+	a := openDir(t, dir)
 	defer a.Close()
 	bob, err := a.users.ByEmail("bob@example.com")
 	must(t, err)
@@ -43,14 +39,21 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// alphaPosts reads the project's posts (the server stopped).
-func alphaPosts(t *testing.T, dir string) []*posts.Post {
+// openDir opens a data directory as the commands do.
+func openDir(t *testing.T, dir string) *app {
 	t.Helper()
 	cfg := defaults()
 	cfg.DataDir = dir
 	must(t, cfg.Validate())
 	a, err := open(cfg)
 	must(t, err)
+	return a
+}
+
+// alphaPosts reads the project's posts (the server stopped).
+func alphaPosts(t *testing.T, dir string) []*posts.Post {
+	t.Helper()
+	a := openDir(t, dir)
 	defer a.Close()
 	_, page, err := a.posts.ProjectPosts(systemActor, "alpha", "", 50)
 	must(t, err)

@@ -20,7 +20,10 @@ import (
 // Headings, code blocks, tables and footnotes are skipped: the first
 // paragraph is the first one, at any depth (in a block quote, a list item),
 // that has text once images, raw HTML, footnote references and task
-// checkboxes are left out. Entities and backslash escapes are resolved, and
+// checkboxes are left out. A first paragraph that is only a salutation
+// ("Hi all,", "Bonjour à tous," — at most five words ending with a comma)
+// is passed over for the next one, as a mail-style update starts with one
+// that says nothing of it. Entities and backslash escapes are resolved, and
 // runs of white space become one space. The "…" counts towards maxRunes, and
 // a first word longer than that is cut inside. Each run of invalid UTF-8 in
 // src becomes one U+FFFD. Excerpt returns "" when maxRunes < 1 or src has no
@@ -31,7 +34,7 @@ func Excerpt(src string, maxRunes int) string {
 	}
 	source := []byte(strings.ToValidUTF8(src, "\uFFFD"))
 	doc := md.Parser().Parse(text.NewReader(source))
-	var excerpt string
+	var excerpt, greeting string
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -47,6 +50,10 @@ func Excerpt(src string, maxRunes int) string {
 			// goldmark's writer escapes for HTML as it resolves Markdown's
 			// escapes and entities; undoing the former leaves the text.
 			excerpt = strings.Join(strings.Fields(stdhtml.UnescapeString(buf.String())), " ")
+			if greeting == "" && isSalutation(excerpt) {
+				greeting, excerpt = excerpt, ""
+				return ast.WalkSkipChildren, nil
+			}
 			if excerpt != "" {
 				return ast.WalkStop, nil
 			}
@@ -54,7 +61,16 @@ func Excerpt(src string, maxRunes int) string {
 		}
 		return ast.WalkContinue, nil
 	})
+	if excerpt == "" {
+		excerpt = greeting // nothing follows it: it is all there is
+	}
 	return cut(excerpt, maxRunes)
+}
+
+// isSalutation reports whether a paragraph's text is a greeting such as
+// "Hi all," or "Dear Ada,": at most five words, ending with a comma.
+func isSalutation(text string) bool {
+	return strings.HasSuffix(text, ",") && len(strings.Fields(text)) <= 5
 }
 
 // writePlain writes the text of n's inline children as goldmark's HTML

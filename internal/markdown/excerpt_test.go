@@ -13,6 +13,11 @@ func TestExcerpt(t *testing.T) {
 		want     string
 	}{
 		{"PlainParagraph", "Hello world.\n\nSecond paragraph.", 100, "Hello world."},
+		{"SkipsSalutation", "Hi all,\n\nThe launch moves to *May*.", 100, "The launch moves to May."},
+		{"SkipsFrenchSalutation", "Bonjour à tous,\n\nLa réunion est déplacée.", 100, "La réunion est déplacée."},
+		{"SalutationAlone", "Hello team,", 100, "Hello team,"},
+		{"LongSentenceWithCommaIsText", "We shipped the new exporter, the importer and the docs,\n\nThen more.", 100, "We shipped the new exporter, the importer and the docs,"},
+		{"OnlyFirstSalutationSkipped", "Hi,\n\nThanks,\n\nMore.", 100, "Thanks,"},
 		{"SkipsHeading", "# Week 12\n\nFirst paragraph.\n\nSecond.", 100, "First paragraph."},
 		{"SkipsSetextHeading", "Week 12\n=======\n\nFirst paragraph.", 100, "First paragraph."},
 		{"SkipsCodeAndTable", "```\ncode\n```\n\n| a |\n|---|\n| b |\n\nText.", 100, "Text."},
