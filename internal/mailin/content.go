@@ -1,6 +1,7 @@
 package mailin
 
 import (
+	"net/url"
 	"strings"
 
 	"projblog/internal/access"
@@ -23,13 +24,20 @@ type attached struct {
 	ps    *posts.Service
 	actor access.Actor
 	ids   []uint64
-	text  string // Markdown to append to the message's text
+	files []attachedFile
+}
+
+// attachedFile is one file of a message: what links it, or the note that
+// says why it was left out.
+type attachedFile struct {
+	name  string // as the message named it
+	path  string // the stored file's address; "" when left out
+	lines string // Markdown: the link, or the note
 }
 
 // attachFiles uploads files into the project as the actor.
 func attachFiles(ps *posts.Service, actor access.Actor, projectSlug string, files []File) (*attached, error) {
 	at := &attached{ps: ps, actor: actor}
-	var lines []string
 	for _, f := range files {
 		a, err := ps.AddAttachment(actor, projectSlug, 0, f.Name, f.Data)
 		if err != nil {
@@ -38,14 +46,11 @@ func attachFiles(ps *posts.Service, actor access.Actor, projectSlug string, file
 				at.discard()
 				return nil, err
 			}
-			lines = append(lines, "_"+fileLeftOut(f.Name, err)+"_")
+			at.files = append(at.files, attachedFile{name: f.Name, lines: "_" + fileLeftOut(f.Name, err) + "_"})
 			continue
 		}
 		at.ids = append(at.ids, a.ID)
-		lines = append(lines, a.Markdown())
-	}
-	if len(lines) > 0 {
-		at.text = strings.Join(lines, "\n\n")
+		at.files = append(at.files, attachedFile{name: f.Name, path: a.Path(), lines: a.Markdown()})
 	}
 	return at, nil
 }
@@ -56,15 +61,42 @@ func fileLeftOut(name string, err error) string {
 	return "(The attached file “" + escapeMarkdown(name) + "” was not kept: " + escapeMarkdown(strings.TrimSuffix(msg, ".")) + ".)"
 }
 
-// withText returns body with the files' Markdown after it.
+// withText returns body with its files: an image the HTML showed in place
+// (a "cid:" image, which Parse links by the file's name) now points at the
+// stored file; the other files are linked after the text.
 func (at *attached) withText(body string) string {
-	if at == nil || at.text == "" {
+	if at == nil {
 		return body
 	}
-	if strings.TrimSpace(body) == "" {
-		return at.text
+	var rest []string
+	for _, f := range at.files {
+		if f.path != "" {
+			ref := "](" + url.PathEscape(f.name)
+			if n := strings.Count(body, ref+")") + strings.Count(body, ref+" "); n > 0 {
+				body = strings.ReplaceAll(body, ref+")", "]("+f.path+")")
+				body = strings.ReplaceAll(body, ref+" ", "]("+f.path+" ")
+				continue
+			}
+		}
+		rest = append(rest, f.lines)
 	}
-	return strings.TrimRight(body, "\n") + "\n\n" + at.text
+	if len(rest) == 0 {
+		return body
+	}
+	text := strings.Join(rest, "\n\n")
+	if strings.TrimSpace(body) == "" {
+		return text
+	}
+	return strings.TrimRight(body, "\n") + "\n\n" + text
+}
+
+// textBytes is at most how much the files add to a text.
+func (at *attached) textBytes() int {
+	n := 0
+	for _, f := range at.files {
+		n += len(f.lines) + 2
+	}
+	return n
 }
 
 // discard deletes the uploaded files when the message they came with was

@@ -292,7 +292,6 @@ func (s *Service) ignore(envelopeFrom string, msg *Message) string {
 	return ""
 }
 
-
 // deliverReply stores a reply to a notice as a comment.
 func (s *Service) deliverReply(msg *Message, t *target) (Delivery, error) {
 	d := Delivery{Recipient: t.addr}

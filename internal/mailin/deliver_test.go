@@ -1,8 +1,12 @@
 package mailin
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"image"
+	pngenc "image/png"
 	"io"
 	"log/slog"
 	"net"
@@ -332,5 +336,37 @@ func TestFilesOfMailedReplies(t *testing.T) {
 	cs = f.comments(post.ID)
 	if len(cs) != 2 || !strings.Contains(cs[1].Body, "“q1.csv” was not kept") {
 		t.Fatalf("viewer's comment: %+v", cs)
+	}
+}
+
+func TestInlineImagesPointAtTheStoredFile(t *testing.T) {
+	f := newFixture(t, Options{})
+	var png bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	must(t, pngenc.Encode(&png, img))
+	b64 := base64.StdEncoding.EncodeToString(png.Bytes())
+	addr := f.mail.ProjectAddress("alpha")
+	msg := "From: Ada Lovelace <ada@example.com>\nTo: " + addr + "\nSubject: Burndown\nMessage-ID: <img1@x>\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/related; boundary=\"r\"\n\n--r\nContent-Type: text/html; charset=utf-8\n\n" +
+		"<p>This week:</p><p><img src=\"cid:chart@x\" alt=\"burndown chart\"></p><p>On track.</p>\n" +
+		"--r\nContent-Type: image/png; name=\"burn down.png\"\nContent-ID: <chart@x>\nContent-Disposition: inline; filename=\"burn down.png\"\nContent-Transfer-Encoding: base64\n\n" + b64 + "\n--r--\n"
+	must(t, f.send("ada@example.com", []string{addr}, msg))
+	page, err := f.posts.Recent(f.ada.Actor(), "", 10)
+	must(t, err)
+	if len(page.Posts) != 1 {
+		t.Fatalf("%d posts", len(page.Posts))
+	}
+	p := page.Posts[0]
+	files, err := f.posts.Attachments(f.ada.Actor(), p.ID)
+	must(t, err)
+	if len(files) != 1 {
+		t.Fatalf("files %+v", files)
+	}
+	want := "![burndown chart](" + files[0].Path() + ")"
+	if !strings.Contains(p.Body, want) || strings.Count(p.Body, files[0].Path()) != 1 {
+		t.Fatalf("body %q, want the image in place once: %s", p.Body, want)
+	}
+	if strings.Index(p.Body, want) > strings.Index(p.Body, "On track.") {
+		t.Errorf("the image moved to the end: %q", p.Body)
 	}
 }

@@ -27,6 +27,7 @@ func htmlToMarkdown(src string, cids map[string]string, dropQuotes bool) (string
 		return tokenText(src), false
 	}
 	removeInvisible(doc)
+	flattenDeep(doc, 0)
 	linkImages(doc, cids)
 	removed := false
 	if dropQuotes {
@@ -43,7 +44,7 @@ func htmlToMarkdown(src string, cids map[string]string, dropQuotes bool) (string
 	}
 	md, err := conv.ConvertNode(doc)
 	if err != nil {
-		return textContent(doc), removed
+		return nodeText(doc), removed
 	}
 	return backslashBreaks(string(md)), removed
 }
@@ -82,7 +83,7 @@ var hiddenTags = map[atom.Atom]bool{
 // removeInvisible drops head, style, script and the like, elements hidden
 // with CSS (newsletters hide a "preheader" that way), and tracking images.
 func removeInvisible(doc *html.Node) {
-	removeAll(doc, func(n *html.Node) bool {
+	removeNodes(doc, func(n *html.Node) bool {
 		if n.Type == html.CommentNode {
 			return true
 		}
@@ -91,7 +92,29 @@ func removeInvisible(doc *html.Node) {
 		}
 		return hiddenTags[n.DataAtom] || isHiddenByStyle(n) || isTrackingImage(n)
 	})
-	removeAll(doc, isEmptyParagraph)
+	removeNodes(doc, isEmptyParagraph)
+}
+
+// maxNesting is how many blockquotes or lists may nest. Deeper ones become
+// plain blocks: the converter's time grows with the square of their depth
+// (half a second for 500 nested blockquotes, a few kilobytes a message
+// can repeat), and no thread quotes that deep.
+const maxNesting = 16
+
+var nestingTags = map[atom.Atom]bool{atom.Blockquote: true, atom.Ul: true, atom.Ol: true, atom.Li: true}
+
+// flattenDeep turns the blockquotes, lists and list items nested more than
+// maxNesting deep (depth counts those above n) into divs.
+func flattenDeep(n *html.Node, depth int) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		d := depth
+		if c.Type == html.ElementNode && nestingTags[c.DataAtom] {
+			if d++; d > maxNesting {
+				c.DataAtom, c.Data, c.Attr = atom.Div, "div", nil
+			}
+		}
+		flattenDeep(c, d)
+	}
 }
 
 // isEmptyParagraph reports whether n is a paragraph holding only white
@@ -101,14 +124,14 @@ func isEmptyParagraph(n *html.Node) bool {
 	if n.Type != html.ElementNode || n.DataAtom != atom.P {
 		return false
 	}
-	return strings.TrimSpace(strings.ReplaceAll(textContent(n), "\u00a0", " ")) == "" && findFirst(n, isImage) == nil
+	return strings.TrimSpace(strings.ReplaceAll(nodeText(n), "\u00a0", " ")) == "" && findNode(n, isImg) == nil
 }
 
-func isImage(n *html.Node) bool { return n.DataAtom == atom.Img }
+func isImg(n *html.Node) bool { return n.DataAtom == atom.Img }
 
 // isHiddenByStyle reports whether n's inline style hides it.
 func isHiddenByStyle(n *html.Node) bool {
-	style := compactStyle(attr(n, "style"))
+	style := compactStyle(htmlAttr(n, "style"))
 	return strings.Contains(style, "display:none") || strings.Contains(style, "visibility:hidden")
 }
 
@@ -122,10 +145,10 @@ func isTrackingImage(n *html.Node) bool {
 		v = strings.TrimSuffix(strings.TrimSpace(v), "px")
 		return v == "0" || v == "1"
 	}
-	if tiny(attr(n, "width")) || tiny(attr(n, "height")) {
+	if tiny(htmlAttr(n, "width")) || tiny(htmlAttr(n, "height")) {
 		return true
 	}
-	style := compactStyle(attr(n, "style"))
+	style := compactStyle(htmlAttr(n, "style"))
 	return strings.Contains(style, "width:1px") || strings.Contains(style, "height:1px") ||
 		strings.Contains(style, "width:0") || strings.Contains(style, "height:0")
 }
@@ -133,11 +156,11 @@ func isTrackingImage(n *html.Node) bool {
 // linkImages points "cid:" images at the attached file's name (escaped as
 // a URL path), and drops those whose part is missing.
 func linkImages(doc *html.Node, cids map[string]string) {
-	removeAll(doc, func(n *html.Node) bool {
+	removeNodes(doc, func(n *html.Node) bool {
 		if n.DataAtom != atom.Img {
 			return false
 		}
-		src := strings.TrimSpace(attr(n, "src"))
+		src := strings.TrimSpace(htmlAttr(n, "src"))
 		if len(src) < 4 || !strings.EqualFold(src[:4], "cid:") {
 			return false
 		}
@@ -145,7 +168,7 @@ func linkImages(doc *html.Node, cids map[string]string) {
 		if !ok {
 			return true
 		}
-		setAttr(n, "src", url.PathEscape(name))
+		setHTMLAttr(n, "src", url.PathEscape(name))
 		return false
 	})
 }
@@ -168,11 +191,11 @@ func linkImages(doc *html.Node, cids map[string]string) {
 //     "Begin forwarded message:", which is content.
 func removeQuotes(doc *html.Node) bool {
 	removed := false
-	if n := findFirst(doc, isOutlookQuoteStart); n != nil {
+	if n := findNode(doc, isOutlookQuoteStart); n != nil {
 		removeFrom(n)
 		removed = true
 	}
-	if removeAll(doc, isCitation) {
+	if removeNodes(doc, isCitation) {
 		removed = true
 	}
 	return removed
@@ -183,14 +206,14 @@ func isOutlookQuoteStart(n *html.Node) bool {
 	if n.Type != html.ElementNode {
 		return false
 	}
-	switch attr(n, "id") {
+	switch htmlAttr(n, "id") {
 	case "divRplyFwdMsg", "appendonsend":
 		return true
 	}
 	if n.DataAtom != atom.Div {
 		return false
 	}
-	style := compactStyle(attr(n, "style"))
+	style := compactStyle(htmlAttr(n, "style"))
 	return strings.Contains(style, "border-top:solid#e1e1e1") ||
 		strings.Contains(style, "border-top:solid#b5c4df")
 }
@@ -203,14 +226,14 @@ func isCitation(n *html.Node) bool {
 	}
 	switch {
 	case hasClass(n, "gmail_attr"):
-		return !hasForwardMarker(textContent(n))
+		return !hasForwardMarker(nodeText(n))
 	case hasClass(n, "moz-cite-prefix"):
 		return true
 	case n.DataAtom != atom.Blockquote:
 		return false
 	case hasClass(n, "gmail_quote"), n.Parent != nil && hasClass(n.Parent, "gmail_quote"):
 		return true
-	case strings.EqualFold(attr(n, "type"), "cite"):
+	case strings.EqualFold(htmlAttr(n, "type"), "cite"):
 		return !followsForwardMarker(n)
 	}
 	return false
@@ -226,11 +249,11 @@ func followsForwardMarker(n *html.Node) bool {
 		}
 	}
 	for s := n.PrevSibling; s != nil; s = s.PrevSibling {
-		text := strings.TrimSpace(textContent(s))
+		text := strings.TrimSpace(nodeText(s))
 		if text == "" {
 			continue
 		}
-		return isForwardMarker(lastLine(text))
+		return isForwardMarker(lastTextLine(text))
 	}
 	return false
 }
@@ -245,8 +268,8 @@ func hasForwardMarker(text string) bool {
 	return false
 }
 
-// lastLine returns the last non-blank line of s.
-func lastLine(s string) string {
+// lastTextLine returns the last non-blank line of s.
+func lastTextLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
@@ -264,16 +287,16 @@ func removeFrom(n *html.Node) {
 	n.Parent.RemoveChild(n)
 }
 
-// removeAll removes every node for which drop is true (with its subtree)
+// removeNodes removes every node for which drop is true (with its subtree)
 // and reports whether it removed any.
-func removeAll(n *html.Node, drop func(*html.Node) bool) bool {
+func removeNodes(n *html.Node, drop func(*html.Node) bool) bool {
 	removed := false
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling
 		if drop(c) {
 			n.RemoveChild(c)
 			removed = true
-		} else if removeAll(c, drop) {
+		} else if removeNodes(c, drop) {
 			removed = true
 		}
 		c = next
@@ -281,24 +304,24 @@ func removeAll(n *html.Node, drop func(*html.Node) bool) bool {
 	return removed
 }
 
-// findFirst returns the first node under n, in document order, for which
+// findNode returns the first node under n, in document order, for which
 // match is true.
-func findFirst(n *html.Node, match func(*html.Node) bool) *html.Node {
+func findNode(n *html.Node, match func(*html.Node) bool) *html.Node {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if match(c) {
 			return c
 		}
-		if found := findFirst(c, match); found != nil {
+		if found := findNode(c, match); found != nil {
 			return found
 		}
 	}
 	return nil
 }
 
-// textContent returns the text of n and its descendants, with a line break
+// nodeText returns the text of n and its descendants, with a line break
 // for each <br> and block boundary; it is the fallback when the converter
 // fails, and what the quote rules read.
-func textContent(n *html.Node) string {
+func nodeText(n *html.Node) string {
 	var b strings.Builder
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
@@ -347,7 +370,7 @@ func tokenText(src string) string {
 	}
 }
 
-func attr(n *html.Node, key string) string {
+func htmlAttr(n *html.Node, key string) string {
 	for _, a := range n.Attr {
 		if a.Namespace == "" && a.Key == key {
 			return a.Val
@@ -356,7 +379,7 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
-func setAttr(n *html.Node, key, val string) {
+func setHTMLAttr(n *html.Node, key, val string) {
 	for i, a := range n.Attr {
 		if a.Namespace == "" && a.Key == key {
 			n.Attr[i].Val = val
@@ -367,7 +390,7 @@ func setAttr(n *html.Node, key, val string) {
 }
 
 func hasClass(n *html.Node, class string) bool {
-	for _, c := range strings.Fields(attr(n, "class")) {
+	for _, c := range strings.Fields(htmlAttr(n, "class")) {
 		if c == class {
 			return true
 		}

@@ -526,7 +526,7 @@ func (r *importRun) build(p *threadPlan) error {
 		}
 		for _, f := range over {
 			note := "_" + fileLeftOut(f.Name, apperr.New(apperr.Invalid, "a post keeps at most %d files", posts.MaxAttachmentsPerPost)) + "_"
-			at.text = strings.TrimLeft(at.text+"\n\n"+note, "\n")
+			at.files = append(at.files, attachedFile{name: f.Name, lines: note})
 		}
 		r.pending += len(at.ids)
 		p.attached = append(p.attached, at)
@@ -681,7 +681,7 @@ func discardAll(batch []*threadPlan) {
 // the links.
 func fitBody(text string, at *attached, limit int) string {
 	text = cleanText(text)
-	room := limit - len(at.text) - 2
+	room := limit - at.textBytes() - 2
 	return at.withText(fitText(text, room))
 }
 

@@ -447,6 +447,59 @@ func equalAddresses(t *testing.T, what string, got, want []Address) {
 	}
 }
 
+// TestParseCorpusHTMLPart drops the text/plain alternative of the corpus
+// replies that have both, so that their HTML part, as the client sent it,
+// goes through the HTML path.
+func TestParseCorpusHTMLPart(t *testing.T) {
+	cases := []struct {
+		file, boundary, reply string
+	}{
+		{
+			file:     "gmail_reply.eml",
+			boundary: "000000000000b6e2a20647a1c3d4",
+			reply: "Thanks Alice, the draft looks good to me. Two remarks:\n\n" +
+				"1\\. The budget line should say €12,000, not 12 000.\n\n" +
+				"2\\. Let’s move the launch to March.\n\n" +
+				"François",
+		},
+		{
+			file:     "apple_mail_reply.eml",
+			boundary: "Apple-Mail=_5E1A7C4B-2F3D-4E8A-9B1C-0D2E3F4A5B6C",
+			reply: "Sounds good, see you on Thursday. I’ll bring the printed slides and the budget sheet.\n\n" +
+				"From then on, the numbers are final.\n\n" +
+				"Marc",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(strings.TrimSuffix(tc.file, ".eml"), func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", "mail", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := strings.Split(string(raw), "--"+tc.boundary)
+			var kept []string
+			for _, part := range parts {
+				if !strings.Contains(part, "text/plain") {
+					kept = append(kept, part)
+				}
+			}
+			if len(kept) != len(parts)-1 {
+				t.Fatalf("found %d text/plain parts, want 1", len(parts)-len(kept))
+			}
+			m, err := Parse(strings.NewReader(strings.Join(kept, "--"+tc.boundary)), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Reply != tc.reply {
+				t.Errorf("Reply = %q, want %q", m.Reply, tc.reply)
+			}
+			if !strings.Contains(m.Body, "> ") || strings.Contains(m.Body, "<div") {
+				t.Errorf("Body has no quote, or HTML: %q", m.Body)
+			}
+		})
+	}
+}
+
 // TestParseFileContents checks decoded bytes, not only sizes.
 func TestParseFileContents(t *testing.T) {
 	m, err := parseCorpusFile(t, "multipart_mixed_attachment.eml")

@@ -69,35 +69,36 @@ const (
 // stripReply is StripReply that also reports whether it removed anything,
 // so Parse drops the text parts that follow a cut.
 func stripReply(text string) (string, bool) {
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	t := splitMailText(text)
 	var forward []string
-	if f := forwardStart(lines); f >= 0 {
-		lines, forward = lines[:f], lines[f:]
+	if f := forwardStart(t); f >= 0 {
+		forward = t.raw[f:]
+		t = t.slice(0, f)
 	}
-	start, kind, attribution := historyStart(lines)
-	sig := signatureStart(lines)
+	start, kind, attribution := historyStart(t)
+	sig := signatureStart(t)
 	if start < 0 {
-		start = len(lines)
+		start = len(t.raw)
 	}
 
 	var kept []string
 	switch {
 	case sig >= 0 && sig < start:
-		kept = lines[:sig]
+		kept = t.raw[:sig]
 	case kind == quoteHistory:
-		end := len(lines)
+		end := len(t.raw)
 		if sig >= 0 {
 			end = sig
 		}
-		kept = append(lines[:start:start], inlineReply(lines[start+attribution:end])...)
+		kept = append(t.raw[:start:start], inlineReply(t.slice(start+attribution, end))...)
 	default:
-		kept = lines[:start]
+		kept = t.raw[:start]
 	}
 
 	reply := trimBlankEnds(kept)
-	cut := len(kept) < len(lines)
+	cut := len(kept) < len(t.raw)
 	if reply == "" {
-		reply = strings.TrimSpace(strings.Join(lines[:start], "\n"))
+		reply = strings.TrimSpace(strings.Join(t.raw[:start], "\n"))
 	}
 	if len(forward) > 0 {
 		reply = strings.TrimSpace(reply + "\n\n" + strings.Join(forward, "\n"))
@@ -105,14 +106,33 @@ func stripReply(text string) (string, bool) {
 	return reply, cut
 }
 
+// mailText is a text cut in lines, with each line also as the quote rules
+// read it (plainLine), computed once.
+type mailText struct {
+	raw, plain []string
+}
+
+func splitMailText(text string) mailText {
+	raw := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	plain := make([]string, len(raw))
+	for i, line := range raw {
+		plain[i] = plainLine(line)
+	}
+	return mailText{raw: raw, plain: plain}
+}
+
+func (t mailText) slice(from, to int) mailText {
+	return mailText{raw: t.raw[from:to], plain: t.plain[from:to]}
+}
+
 // inlineReply returns the lines of region that are not quoted, not
 // attributions and not before a further Outlook block: what a person typed
 // between the quotes. It returns nil when they are all blank.
-func inlineReply(region []string) []string {
+func inlineReply(region mailText) []string {
 	var kept []string
 	text := false
-	for i := 0; i < len(region); i++ {
-		line := region[i]
+	for i := 0; i < len(region.raw); i++ {
+		line := region.raw[i]
 		if isQuoted(line) {
 			continue
 		}
@@ -120,7 +140,7 @@ func inlineReply(region []string) []string {
 			i += n - 1
 			continue
 		}
-		if isOriginalMessage(line) || isHeaderBlock(region, i) {
+		if originalMessage.MatchString(region.plain[i]) || isHeaderBlock(region, i) {
 			break
 		}
 		blank := strings.TrimSpace(line) == ""
@@ -139,22 +159,22 @@ func inlineReply(region []string) []string {
 // historyStart returns the index of the first line of the quoted history,
 // its kind, and how many attribution lines open it (0, 1 or 2); -1 when the
 // text quotes nothing.
-func historyStart(lines []string) (int, historyKind, int) {
-	for i, line := range lines {
-		if n := attributionLines(lines, i); n > 0 {
+func historyStart(t mailText) (int, historyKind, int) {
+	for i, line := range t.raw {
+		if n := attributionLines(t, i); n > 0 {
 			return i, quoteHistory, n
 		}
 		if isQuoted(line) {
-			if j := prevNonBlank(lines, i); j >= 0 && i-j <= 2 && isLooseAttribution(lines[j]) {
+			if j := prevNonBlank(t.raw, i); j >= 0 && i-j <= 2 && isLooseAttribution(t.raw[j], t.plain[j]) {
 				return j, quoteHistory, i - j
 			}
 			return i, quoteHistory, 0
 		}
-		if isOriginalMessage(line) {
+		if originalMessage.MatchString(t.plain[i]) {
 			return i, blockHistory, 0
 		}
-		if isHeaderBlock(lines, i) {
-			if j := prevNonBlank(lines, i); j >= 0 && i-j <= 2 && isRule(lines[j]) {
+		if isHeaderBlock(t, i) {
+			if j := prevNonBlank(t.raw, i); j >= 0 && i-j <= 2 && isRule(t.raw[j]) {
 				return j, blockHistory, 0
 			}
 			return i, blockHistory, 0
@@ -163,22 +183,22 @@ func historyStart(lines []string) (int, historyKind, int) {
 	return -1, noHistory, 0
 }
 
-// attributionLines reports how many lines, from lines[i], make an "On …
+// attributionLines reports how many lines, from line i, make an "On …
 // wrote:" attribution: 0 (none), 1, or 2 when a client wrapped it.
-func attributionLines(lines []string, i int) int {
-	if isQuoted(lines[i]) {
+func attributionLines(t mailText, i int) int {
+	if isQuoted(t.raw[i]) {
 		return 0
 	}
-	line := plainLine(lines[i])
-	if isAttribution(line) && attributionIsSure(lines, i, line) {
+	line := t.plain[i]
+	if isAttribution(line) && attributionIsSure(t.raw, i, line) {
 		return 1
 	}
 	// A wrapped attribution: a long first line that does not end a
 	// sentence, and a second line that is not an attribution by itself.
-	if i+1 < len(lines) && !isQuoted(lines[i+1]) && len(line) >= 30 &&
-		!strings.ContainsAny(line[len(line)-1:], ".!?") && !isAttribution(plainLine(lines[i+1])) {
-		joined := line + " " + plainLine(lines[i+1])
-		if len(joined) <= 300 && isAttribution(joined) && attributionIsSure(lines, i+1, joined) {
+	if i+1 < len(t.raw) && !isQuoted(t.raw[i+1]) && len(line) >= 30 &&
+		!strings.ContainsAny(line[len(line)-1:], ".!?") && !isAttribution(t.plain[i+1]) {
+		joined := line + " " + t.plain[i+1]
+		if len(joined) <= 300 && isAttribution(joined) && attributionIsSure(t.raw, i+1, joined) {
 			return 2
 		}
 	}
@@ -215,11 +235,12 @@ func isAttribution(line string) bool {
 	return false
 }
 
-// isLooseAttribution reports whether line introduces a quote without the
-// "On <date>" form: "Alice <a@b> wrote:", "Quoting Bob:".
-func isLooseAttribution(line string) bool {
-	lower := strings.ToLower(plainLine(line))
-	if !strings.HasSuffix(lower, ":") || isQuoted(line) {
+// isLooseAttribution reports whether a line (raw, and plain as plainLine
+// made it) introduces a quote without the "On <date>" form: "Alice <a@b>
+// wrote:", "Quoting Bob:".
+func isLooseAttribution(raw, plain string) bool {
+	lower := strings.ToLower(plain)
+	if !strings.HasSuffix(lower, ":") || isQuoted(raw) {
 		return false
 	}
 	for _, word := range []string{"wrote", "writes", "écrit", "schrieb", "escribió", "quoting"} {
@@ -230,13 +251,9 @@ func isLooseAttribution(line string) bool {
 	return false
 }
 
-var originalMessage = regexp.MustCompile(`(?i)^-{2,} ?(original message|message d'origine|message original|ursprüngliche nachricht|mensaje original|messaggio originale) ?-{2,}$`)
-
-// isOriginalMessage reports whether line is Outlook's or Thunderbird's
+// originalMessage matches (on a plain line) Outlook's and Thunderbird's
 // "-----Original Message-----" separator, in any of its languages.
-func isOriginalMessage(line string) bool {
-	return originalMessage.MatchString(plainLine(line))
-}
+var originalMessage = regexp.MustCompile(`(?i)^-{2,} ?(original message|message d'origine|message original|ursprüngliche nachricht|mensaje original|messaggio originale) ?-{2,}$`)
 
 var (
 	headerFrom  = regexp.MustCompile(`(?i)^(from|de|von|da) ?:`)
@@ -246,13 +263,13 @@ var (
 // isHeaderBlock reports whether lines[i] starts Outlook's "From: … Sent: …
 // To: … Subject: …" block: a "From:" line followed, within six lines, by
 // two other header lines.
-func isHeaderBlock(lines []string, i int) bool {
-	if isQuoted(lines[i]) || !headerFrom.MatchString(plainLine(lines[i])) {
+func isHeaderBlock(t mailText, i int) bool {
+	if isQuoted(t.raw[i]) || !headerFrom.MatchString(t.plain[i]) {
 		return false
 	}
 	found := 0
-	for j := i + 1; j < len(lines) && j <= i+6; j++ {
-		if headerOther.MatchString(plainLine(lines[j])) {
+	for j := i + 1; j < len(t.raw) && j <= i+6; j++ {
+		if headerOther.MatchString(t.plain[j]) {
 			found++
 		}
 	}
@@ -281,15 +298,18 @@ var (
 
 // isForwardMarker reports whether line announces a forwarded message.
 func isForwardMarker(line string) bool {
-	line = plainLine(line)
-	return forwardRule.MatchString(line) || forwardLine.MatchString(line)
+	return isForwardPlain(plainLine(line))
+}
+
+func isForwardPlain(plain string) bool {
+	return forwardRule.MatchString(plain) || forwardLine.MatchString(plain)
 }
 
 // forwardStart returns the index of the first line announcing a forward,
 // -1 when there is none.
-func forwardStart(lines []string) int {
-	for i, line := range lines {
-		if !isQuoted(line) && isForwardMarker(line) {
+func forwardStart(t mailText) int {
+	for i, line := range t.raw {
+		if !isQuoted(line) && isForwardPlain(t.plain[i]) {
 			return i
 		}
 	}
@@ -300,14 +320,13 @@ var mobileSignature = regexp.MustCompile(`(?i)^(sent from my |sent from (mail|ou
 
 // signatureStart returns the index of the line that starts the signature:
 // "-- " (or "--"), or a mobile client's line; -1 when there is none.
-func signatureStart(lines []string) int {
-	for i, line := range lines {
+func signatureStart(t mailText) int {
+	for i, line := range t.raw {
 		trimmed := strings.TrimSuffix(strings.TrimRight(line, " \t"), `\`)
 		if trimmed == "--" || trimmed == `\--` || trimmed == `\-\-` {
 			return i
 		}
-		plain := plainLine(line)
-		if len(plain) < 100 && mobileSignature.MatchString(plain) {
+		if plain := t.plain[i]; len(plain) < 100 && mobileSignature.MatchString(plain) {
 			return i
 		}
 	}
