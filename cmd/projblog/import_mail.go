@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -52,7 +53,9 @@ func cmdImportMail(kind string, args []string, stdout, stderr io.Writer) error {
 		return usageError{err.Error()}
 	}
 	path := pos[0]
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: no such file or directory (give the %s to import)", path, map[string]string{"mbox": "mbox file", "eml": ".eml file or a directory of them", "maildir": "maildir directory"}[kind])
+	} else if err != nil {
 		return err // names the path
 	}
 	// Without a database there is no project: say so without making one.
