@@ -32,12 +32,18 @@ var (
 const (
 	// eventBatch is how many events one catch-up round reads and commits,
 	// with the cursor, in one bleve batch.
-	eventBatch = 256
+	eventBatch = 1024
 	// rebuildBatch is how many posts a rebuild puts in one bleve batch.
 	rebuildBatch = 500
 	// syncLag is the largest lag Search closes itself before searching
 	// (see Search); a larger one is left to Run.
 	syncLag = 64
+	// gather is how long Run lets events come after the first one wakes
+	// it, so that a burst of writes is taken in a few large bleve batches
+	// rather than many small ones (each a segment to merge later). A
+	// search right after a write still finds it: Search catches up
+	// itself when it is up to syncLag events behind.
+	gather = 300 * time.Millisecond
 	// openTimeout bounds the wait for the index's lock file.
 	openTimeout = "2s"
 )
@@ -435,6 +441,11 @@ func (ix *Index) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-wake:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(gather):
 		}
 	}
 }
