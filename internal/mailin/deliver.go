@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -41,7 +42,8 @@ import (
 //     that became a post or comment there: the CC chain goes on) becomes a
 //     comment under that post; any other becomes a post — or a draft, per
 //     project — titled with the subject (reply prefixes dropped), with the
-//     text without quoted history or signature, the files, and a last line
+//     text without quoted history or signature (a forward's whole text:
+//     postText), the files, and a last line
 //     "CC: @handle, …" naming the other recipients who have an account, so
 //     that they are told as any mention tells them.
 //   - anything else at Domain: no such address. Other domains: not
@@ -369,10 +371,7 @@ func (s *Service) deliverToProject(msg *Message, t *target) (Delivery, error) {
 	if !pv.Can(actor, access.Post) {
 		return d, refuse(550, [3]int{5, 7, 1}, "Only members of %q may post to it by e-mail; ask one of its owners to add you.", pv.Name)
 	}
-	body := strings.TrimSpace(msg.Reply)
-	if body == "" {
-		body = strings.TrimSpace(msg.Body)
-	}
+	body := postText(msg)
 	if cc := s.ccLine(msg, u); cc != "" {
 		body += "\n\n" + cc
 	}
@@ -399,6 +398,23 @@ func (s *Service) deliverToProject(msg *Message, t *target) (Delivery, error) {
 	}
 	return d, nil
 }
+
+// postText is the text of a message that starts a post: what it adds
+// (Message.Reply) — but the whole text of a forward ("Fwd:", "TR :", …),
+// whose forwarded message is the point, and which some clients (Outlook)
+// mark up exactly as a quoted reply; the whole text too when the message
+// adds nothing of its own.
+func postText(m *Message) string {
+	reply := strings.TrimSpace(m.Reply)
+	if reply == "" || forwardPrefix.MatchString(m.Subject) {
+		return strings.TrimSpace(m.Body)
+	}
+	return reply
+}
+
+// forwardPrefix matches a subject that forwards another message: Fwd:,
+// FW:, TR : (French), WG: (German), RV: (Spanish), after list tags.
+var forwardPrefix = regexp.MustCompile(`(?i)^\s*(?:\[[^\]]*\]\s*)*(?:fwd?|tr|wg|rv|enc)\s*:`)
 
 // threadKeys are the source keys of the messages a message answers, the
 // nearest first: In-Reply-To, then References from the last.

@@ -370,3 +370,31 @@ func TestInlineImagesPointAtTheStoredFile(t *testing.T) {
 		t.Errorf("the image moved to the end: %q", p.Body)
 	}
 }
+
+func TestAForwardToTheProjectKeepsTheForwardedMessage(t *testing.T) {
+	f := newFixture(t, Options{})
+	addr := f.mail.ProjectAddress("alpha")
+	// Outlook forwards with the same header block as a reply.
+	fwd := "From: Ada Lovelace <ada@example.com>\nTo: " + addr + "\nSubject: FW: Vendor quote\nMessage-ID: <fw1@x>\nMIME-Version: 1.0\n" +
+		"Content-Type: text/html; charset=utf-8\n\n<html><body><div>For the record, the quote we accepted.</div>" +
+		"<div id=\"divRplyFwdMsg\"><b>From:</b> Vendor &lt;sales@vendor.example&gt;<br><b>Sent:</b> Monday, March 2, 2026 9:00<br><b>Subject:</b> Vendor quote</div>" +
+		"<div>The total is 12,400 EUR, valid until April.</div></body></html>\n"
+	must(t, f.send("ada@example.com", []string{addr}, fwd))
+	page, err := f.posts.Recent(f.ada.Actor(), "", 10)
+	must(t, err)
+	if len(page.Posts) != 1 {
+		t.Fatalf("%d posts", len(page.Posts))
+	}
+	p := page.Posts[0]
+	if p.Title != "Vendor quote" || !strings.Contains(p.Body, "For the record") || !strings.Contains(p.Body, "12,400 EUR") {
+		t.Fatalf("post %q: %q; want the forwarded message kept", p.Title, p.Body)
+	}
+	// A reply (not a forward) still keeps only what it adds.
+	re := message("Ada Lovelace <ada@example.com>", addr, "Re: Something else", "Message-ID: <re1@x>\n", "New point.\n\nOn Mon, 2 Mar 2026, Bob wrote:\n> old point")
+	must(t, f.send("ada@example.com", []string{addr}, re))
+	page, err = f.posts.Recent(f.ada.Actor(), "", 10)
+	must(t, err)
+	if page.Posts[0].Body != "New point." {
+		t.Errorf("a reply's post body %q", page.Posts[0].Body)
+	}
+}

@@ -539,10 +539,7 @@ func (r *importRun) build(p *threadPlan) error {
 		if err != nil {
 			return err
 		}
-		text := strings.TrimSpace(m.Reply)
-		if text == "" {
-			text = strings.TrimSpace(m.Body)
-		}
+		text := postText(m)
 		at, err := upload(m)
 		if err != nil {
 			return err
