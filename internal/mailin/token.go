@@ -2,14 +2,11 @@ package mailin
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
 	"strings"
 	"time"
-
-	"go.etcd.io/bbolt"
 
 	"projblog/internal/apperr"
 )
@@ -102,28 +99,15 @@ func decodeReplyToken(secret []byte, tok string) (replyToken, error) {
 	return t, nil
 }
 
-// replySecret reads the secret, creating it the first time (checked again
-// inside the write, so two callers agree on one).
+// replySecret reads the secret, creating it the first time, and keeps it
+// in memory: every digest entry signs an address with it.
 func (s *Service) replySecret() ([]byte, error) {
 	if v := s.secret.Load(); v != nil {
 		return *v, nil
 	}
-	var secret []byte
-	err := s.db.Bolt().Update(func(tx *bbolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bMeta)
-		if err != nil {
-			return err
-		}
-		if v := b.Get(keyReplySecret); len(v) > 0 {
-			secret = append([]byte(nil), v...)
-			return nil
-		}
-		secret = make([]byte, 32)
-		rand.Read(secret) // never fails (crypto/rand, Go 1.24+)
-		return b.Put(keyReplySecret, secret)
-	})
+	secret, err := s.db.Secret(bMeta, keyReplySecret)
 	if err != nil {
-		return nil, apperr.Wrap(err, "read the reply-address secret")
+		return nil, err
 	}
 	s.secret.Store(&secret)
 	return secret, nil

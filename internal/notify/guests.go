@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
@@ -180,30 +179,7 @@ func deriveGuestToken(secret []byte, guestID, generation uint64) string {
 
 // guestSecret reads the secret, creating it the first time (checked again
 // inside the write transaction, so two callers agree on one).
-func (s *Service) guestSecret() ([]byte, error) {
-	var secret []byte
-	err := s.db.Bolt().View(func(tx *bbolt.Tx) error {
-		secret = append(secret, tx.Bucket(bMeta).Get(keyGuestSecret)...)
-		return nil
-	})
-	if err != nil || len(secret) > 0 {
-		return secret, err
-	}
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bMeta)
-		if v := b.Get(keyGuestSecret); len(v) > 0 {
-			secret = append(secret[:0], v...)
-			return nil
-		}
-		secret = make([]byte, 32)
-		rand.Read(secret)
-		return b.Put(keyGuestSecret, secret)
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, "create the guest secret")
-	}
-	return secret, nil
-}
+func (s *Service) guestSecret() ([]byte, error) { return s.db.Secret(bMeta, keyGuestSecret) }
 
 func getGuest(tx *bbolt.Tx, projectID, guestID uint64) (*Guest, error) {
 	v := tx.Bucket(bGuests).Get(guestKey(projectID, guestID))

@@ -2,12 +2,9 @@ package notify
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-
-	"go.etcd.io/bbolt"
 
 	"projblog/internal/apperr"
 	"projblog/internal/store"
@@ -56,13 +53,9 @@ func (s *Service) UserForUnsubscribe(token string) (uint64, error) {
 	if n <= 0 || id == 0 || len(raw)-n != unsubTagLen {
 		return 0, bad
 	}
-	var secret []byte
-	err = s.db.Bolt().View(func(tx *bbolt.Tx) error {
-		secret = append(secret, tx.Bucket(bMeta).Get(keyUnsubSecret)...)
-		return nil
-	})
+	secret, err := s.db.ExistingSecret(bMeta, keyUnsubSecret)
 	if err != nil {
-		return 0, apperr.Wrap(err, "read the unsubscribe secret")
+		return 0, err
 	}
 	if len(secret) == 0 || !hmac.Equal(raw[n:], unsubTag(secret, id)) {
 		return 0, bad
@@ -93,32 +86,5 @@ func unsubTag(secret []byte, userID uint64) []byte {
 	return m.Sum(nil)[:unsubTagLen]
 }
 
-// unsubSecret reads the secret, creating it in a write transaction the
-// first time (checked again inside it, so two callers agree on one).
-func (s *Service) unsubSecret() ([]byte, error) {
-	var secret []byte
-	err := s.db.Bolt().View(func(tx *bbolt.Tx) error {
-		secret = append(secret, tx.Bucket(bMeta).Get(keyUnsubSecret)...)
-		return nil
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, "read the unsubscribe secret")
-	}
-	if len(secret) > 0 {
-		return secret, nil
-	}
-	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bMeta)
-		if v := b.Get(keyUnsubSecret); len(v) > 0 {
-			secret = append(secret[:0], v...)
-			return nil
-		}
-		secret = make([]byte, 32)
-		rand.Read(secret) // never fails (crypto/rand, Go 1.24+)
-		return b.Put(keyUnsubSecret, secret)
-	})
-	if err != nil {
-		return nil, apperr.Wrap(err, "create the unsubscribe secret")
-	}
-	return secret, nil
-}
+// unsubSecret reads the secret, creating it the first time.
+func (s *Service) unsubSecret() ([]byte, error) { return s.db.Secret(bMeta, keyUnsubSecret) }

@@ -276,3 +276,45 @@ func TestEnsureBuckets(t *testing.T) {
 		return nil
 	})
 }
+
+func TestSecret(t *testing.T) {
+	db, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bucket, name := []byte("test.meta"), []byte("signing")
+	if err := db.EnsureBuckets(string(bucket)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := db.ExistingSecret(bucket, name); err != nil || s != nil {
+		t.Fatalf("before any: %x, %v", s, err)
+	}
+	// Callers racing for the first secret all get the same one.
+	got := make(chan []byte, 8)
+	for range 8 {
+		go func() {
+			s, err := db.Secret(bucket, name)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- s
+		}()
+	}
+	first := <-got
+	if len(first) != store.SecretBytes {
+		t.Fatalf("secret of %d bytes", len(first))
+	}
+	for range 7 {
+		if s := <-got; string(s) != string(first) {
+			t.Fatal("two callers got different secrets")
+		}
+	}
+	if s, _ := db.ExistingSecret(bucket, name); string(s) != string(first) {
+		t.Fatal("ExistingSecret does not read the secret made")
+	}
+	first[0]++ // the caller's copy: the stored secret stays
+	if s, _ := db.Secret(bucket, name); s[0] == first[0] {
+		t.Fatal("Secret handed out the database's memory")
+	}
+}
