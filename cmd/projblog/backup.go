@@ -105,10 +105,7 @@ func backupTo(cfg Config, w io.Writer) (int64, string, error) {
 	if !apperr.Is(err, apperr.Unavailable) {
 		return 0, "", err
 	}
-	sock := filepath.Join(cfg.DataDir, socketName)
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	client, sock := controlClient(cfg.DataDir, 0)
 	res, err := client.Get("http://projblog/backup")
 	if err != nil {
 		return 0, "", fmt.Errorf("the database is in use and the running server's control socket %s does not answer: %w", sock, err)
@@ -119,6 +116,15 @@ func backupTo(cfg Config, w io.Writer) (int64, string, error) {
 	}
 	n, err := io.Copy(w, res.Body)
 	return n, "from the running server", err
+}
+
+// controlClient is an HTTP client to the control socket of the server
+// running on dataDir (timeout 0: none), and the socket's path for messages.
+func controlClient(dataDir string, timeout time.Duration) (*http.Client, string) {
+	sock := filepath.Join(dataDir, socketName)
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}, sock
 }
 
 func cmdRestore(args []string, stdout, stderr io.Writer) error {

@@ -2,16 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -116,15 +113,26 @@ func deliverMail(cfg Config, from string, to []string, raw []byte) ([]mailin.Del
 // deliverHere delivers with this process's bridge and turns a refusal into
 // the exit code the mail server expects.
 func deliverHere(m *mailin.Service, from string, to []string, raw []byte) ([]mailin.Delivery, error) {
+	res, refusal := deliverRaw(m, from, to, raw)
+	if refusal != nil {
+		return res, refusalExit(refusal)
+	}
+	return res, nil
+}
+
+// deliverRaw delivers a message to its recipients — those given, else the
+// ones its headers name at the mail domain — here or for the control
+// socket, and says why it was refused.
+func deliverRaw(m *mailin.Service, from string, to []string, raw []byte) ([]mailin.Delivery, *mailin.Refusal) {
 	if len(to) == 0 {
 		to = m.OwnRecipients(raw)
 	}
 	if len(to) == 0 {
-		return nil, exitError{exNoUser, "the message names no address at this site's mail domain; give --to"}
+		return nil, &mailin.Refusal{Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "The message names no address at this site's mail domain; give --to."}
 	}
 	res, err := m.Deliver(from, to, bytes.NewReader(raw))
 	if err != nil {
-		return res, refusalExit(mailin.Answer(err))
+		return res, mailin.Answer(err)
 	}
 	return res, nil
 }
@@ -160,18 +168,7 @@ func controlDeliver(w http.ResponseWriter, r *http.Request, a *app) {
 		out.Refusal = &mailin.Refusal{Code: 451, Enhanced: [3]int{4, 3, 5}, Message: "The running server has no --mail-domain: it takes no mail."}
 	default:
 		q := r.URL.Query()
-		to := q["to"]
-		if len(to) == 0 {
-			to = a.mail.OwnRecipients(raw)
-		}
-		if len(to) == 0 {
-			out.Refusal = &mailin.Refusal{Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "The message names no address at this site's mail domain."}
-			break
-		}
-		out.Deliveries, err = a.mail.Deliver(q.Get("from"), to, bytes.NewReader(raw))
-		if err != nil {
-			out.Refusal = mailin.Answer(err)
-		}
+		out.Deliveries, out.Refusal = deliverRaw(a.mail, q.Get("from"), q["to"], raw)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
@@ -179,10 +176,7 @@ func controlDeliver(w http.ResponseWriter, r *http.Request, a *app) {
 
 // deliverThroughServer hands the message to the running server.
 func deliverThroughServer(dataDir, from string, to []string, raw []byte) ([]mailin.Delivery, error) {
-	sock := filepath.Join(dataDir, socketName)
-	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	client, sock := controlClient(dataDir, 2*time.Minute)
 	q := url.Values{"from": {from}, "to": to}
 	res, err := client.Post("http://projblog/mail?"+q.Encode(), "message/rfc822", bytes.NewReader(raw))
 	if err != nil {

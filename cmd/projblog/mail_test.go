@@ -85,6 +85,8 @@ func TestMailDeliver(t *testing.T) {
 	}
 
 	// Refusals with the exit codes mail servers read.
+	r = deliver(mailMessage("Ada <ada@example.com>", "bob@example.com", "Elsewhere", "e1@x", "Not for us."), "--from", "ada@example.com")
+	wantFail(t, r, exNoUser, "names no address at this site's mail domain", "give --to")
 	r = deliver(msg, "--from", "ada@example.com", "--to", "nobody@blog.example.com")
 	wantFail(t, r, exNoUser, "550 5.1.1", "No such address here")
 	r = deliver(mailMessage("Carol <carol@example.com>", "alpha@blog.example.com", "Hi", "c1@x", "Hello."), "--from", "ada@example.com", "--to", "alpha@blog.example.com")
