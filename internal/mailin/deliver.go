@@ -21,7 +21,7 @@ import (
 //
 // A message arrives with its envelope: the sender (MAIL FROM, or --from of
 // `projblog mail deliver`) and the recipients. Each recipient is checked
-// when it is given (CheckRecipient: RCPT time), then the message is read,
+// when it is given (route: RCPT time), then the message is read,
 // parsed and stored for each recipient (Deliver).
 //
 // Recipients:
@@ -114,17 +114,12 @@ type Delivery struct {
 
 // target is what one recipient address names.
 type target struct {
-	addr    string
-	reply   *replyToken
-	project string // slug
-}
-
-// CheckRecipient tells, when the recipient is given, whether it is an
-// address the site takes mail at from this envelope sender; nil or a
-// *Refusal.
-func (s *Service) CheckRecipient(envelopeFrom, rcpt string) error {
-	_, err := s.route(envelopeFrom, rcpt)
-	return err
+	addr  string
+	reply *replyToken
+	user  *users.User // a reply's person, as route found them
+	// project is the slug of the project: the address's, or the one of
+	// the post a reply answers.
+	project string
 }
 
 // route finds what an address names and whether it takes mail now.
@@ -142,7 +137,8 @@ func (s *Service) route(envelopeFrom, rcpt string) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &target{addr: addr, reply: t}, nil
+		t.addr = addr
+		return t, nil
 	}
 	if slug, ok := s.projectOf(addr); ok {
 		if err := s.checkProject(envelopeFrom, slug, addr); err != nil {
@@ -157,8 +153,9 @@ func (s *Service) route(envelopeFrom, rcpt string) (*target, error) {
 }
 
 // checkReplyToken reads a reply token and checks that it may still be
-// answered: its age, its person, its post.
-func (s *Service) checkReplyToken(tok string) (*replyToken, error) {
+// answered: its age, its person, its post. The target it returns carries
+// the person and the post's project for the delivery.
+func (s *Service) checkReplyToken(tok string) (*target, error) {
 	secret, err := s.replySecret()
 	if err != nil {
 		return nil, err
@@ -179,7 +176,7 @@ func (s *Service) checkReplyToken(tok string) (*replyToken, error) {
 		return nil, refuse(550, [3]int{5, 1, 1}, "This reply address has expired: replies by e-mail are taken for %d days after the message. Comment on the post's page instead: %s",
 			int(s.opts.ReplyTTL/(24*time.Hour)), s.postURL(pv.Slug, post.Slug))
 	}
-	return &t, nil
+	return &target{reply: &t, user: u, project: pv.Slug}, nil
 }
 
 func (s *Service) postURL(projectSlug, postSlug string) string {
@@ -250,6 +247,12 @@ func (s *Service) Deliver(envelopeFrom string, rcpts []string, r io.Reader) ([]D
 		}
 		targets = append(targets, t)
 	}
+	return s.deliver(envelopeFrom, targets, r)
+}
+
+// deliver reads one message and stores it for each routed recipient (the
+// SMTP listener routes them at RCPT time, Deliver before this).
+func (s *Service) deliver(envelopeFrom string, targets []*target, r io.Reader) ([]Delivery, error) {
 	msg, err := Parse(r, s.opts.MaxBytes)
 	if err != nil {
 		return nil, Answer(err)
@@ -297,23 +300,16 @@ func (s *Service) ignore(envelopeFrom string, msg *Message) string {
 // deliverReply stores a reply to a notice as a comment.
 func (s *Service) deliverReply(msg *Message, t *target) (Delivery, error) {
 	d := Delivery{Recipient: t.addr}
-	u, err := s.users.ByID(t.reply.UserID)
-	if err != nil {
-		return d, err
-	}
-	if !strings.EqualFold(msg.From.Email, u.Email) {
+	if !strings.EqualFold(msg.From.Email, t.user.Email) {
 		return d, refuse(550, [3]int{5, 7, 1}, "This reply address was made for someone else, not for %s: reply from the address the message was sent to, or comment on the post's page.", msg.From.Email)
 	}
-	actor := u.Actor()
-	post, pv, err := s.posts.Post(actor, t.reply.PostID)
+	// AddComment checks again, in its transaction, that the person may
+	// still comment there.
+	c, err := s.comment(t.user.Actor(), msg, t.project, t.reply.PostID, t.reply.CommentID)
 	if err != nil {
 		return d, err
 	}
-	c, err := s.comment(actor, msg, pv.Slug, post.ID, t.reply.CommentID)
-	if err != nil {
-		return d, err
-	}
-	return Delivery{Recipient: t.addr, What: "comment", PostID: post.ID, CommentID: c.ID}, nil
+	return Delivery{Recipient: t.addr, What: "comment", PostID: t.reply.PostID, CommentID: c.ID}, nil
 }
 
 // comment stores the message as the actor's comment under a post (in the

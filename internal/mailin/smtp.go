@@ -72,12 +72,12 @@ func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 
 // smtpSession is one SMTP conversation: an envelope at a time.
 type smtpSession struct {
-	s     *Service
-	from  string
-	rcpts []string
+	s       *Service
+	from    string
+	targets []*target // routed at RCPT time
 }
 
-func (ss *smtpSession) Reset() { ss.from, ss.rcpts = "", nil }
+func (ss *smtpSession) Reset() { ss.from, ss.targets = "", nil }
 
 func (ss *smtpSession) Logout() error { return nil }
 
@@ -85,21 +85,22 @@ func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	if from == "" {
 		from = "<>" // the null sender of bounces and reports
 	}
-	ss.from, ss.rcpts = from, nil
+	ss.from, ss.targets = from, nil
 	return nil
 }
 
 func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if err := ss.s.CheckRecipient(ss.from, to); err != nil {
+	t, err := ss.s.route(ss.from, to)
+	if err != nil {
 		return smtpError(err)
 	}
-	ss.rcpts = append(ss.rcpts, to)
+	ss.targets = append(ss.targets, t)
 	return nil
 }
 
 func (ss *smtpSession) Data(r io.Reader) error {
 	cr := &errReader{r: r}
-	_, err := ss.s.Deliver(ss.from, ss.rcpts, cr)
+	_, err := ss.s.deliver(ss.from, ss.targets, cr)
 	_, _ = io.Copy(io.Discard, cr) // go-smtp wants the message read before Data returns
 	if errors.Is(cr.err, smtp.ErrDataTooLarge) {
 		return smtp.ErrDataTooLarge
