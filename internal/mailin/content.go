@@ -6,6 +6,7 @@ import (
 
 	"projblog/internal/access"
 	"projblog/internal/apperr"
+	"projblog/internal/markdown"
 	"projblog/internal/posts"
 )
 
@@ -58,7 +59,7 @@ func attachFiles(ps *posts.Service, actor access.Actor, projectSlug string, file
 // fileLeftOut is the note that replaces a file posts refused.
 func fileLeftOut(name string, err error) string {
 	msg := apperr.MessageOf(err)
-	return "(The attached file “" + escapeMarkdown(name) + "” was not kept: " + escapeMarkdown(strings.TrimSuffix(msg, ".")) + ".)"
+	return "(The attached file “" + markdown.EscapeText(name) + "” was not kept: " + markdown.EscapeText(strings.TrimSuffix(msg, ".")) + ".)"
 }
 
 // withText returns body with its files: an image the HTML showed in place
@@ -109,16 +110,4 @@ func (at *attached) discard() {
 		_ = at.ps.DeleteAttachment(at.actor, id)
 	}
 	at.ids = nil
-}
-
-// escapeMarkdown keeps a file name or a person's name literal in Markdown.
-func escapeMarkdown(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune("\\`*_{}[]()<>#+!|~", r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

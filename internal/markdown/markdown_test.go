@@ -2,6 +2,7 @@ package markdown
 
 import (
 	"flag"
+	stdhtml "html"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -440,5 +441,18 @@ func TestStripAnchors(t *testing.T) {
 	}
 	if !strings.Contains(got, `<a href="#plan">link</a>`) || !strings.Contains(got, `<h2 id="plan">Plan</h2>`) {
 		t.Errorf("stripped too much: %s", got)
+	}
+}
+
+func TestEscapeText(t *testing.T) {
+	for _, name := range []string{"a_b*c*.png", "[x](y)", "<script>", "`code`", "!&amp;", "plain name.pdf", `back\slash`} {
+		html, err := Render("[" + EscapeText(name) + "](/f)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "<p><a href=\"/f\">" + stdhtml.EscapeString(name) + "</a></p>"
+		if strings.TrimSpace(html) != want {
+			t.Errorf("%q: %s, want %s", name, html, want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"projblog/internal/access"
 	"projblog/internal/apperr"
+	"projblog/internal/markdown"
 	"projblog/internal/store"
 )
 
@@ -137,7 +138,7 @@ func (a *Attachment) Path() string { return AttachmentPath(a.ProjectSlug, a.ID, 
 // Markdown is what puts the file in a post: an image for an image, a link
 // for anything else, with the name as the text and Path as the URL.
 func (a *Attachment) Markdown() string {
-	text := markdownText(a.Name)
+	text := markdown.EscapeText(a.Name)
 	if a.Image() {
 		return "![" + text + "](" + a.Path() + ")"
 	}
@@ -303,19 +304,6 @@ func cleanAttachmentName(name string) string {
 		return "file"
 	}
 	return name
-}
-
-// markdownText escapes a file name for the text of a Markdown link or an
-// image's alt text.
-func markdownText(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune("\\[]*_`<>!&", r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // humanBytes writes n for a message: "512 bytes", "340 KiB", "1.2 MiB",
