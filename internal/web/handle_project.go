@@ -47,10 +47,11 @@ func check(c echo.Context, pv *posts.ProjectView, act access.Action) error {
 func (s *Server) projectPageData(c echo.Context, pv *posts.ProjectView) *page {
 	p := s.page(c, pv.Name)
 	p.Data["Project"] = pv
-	p.Data["CanPost"] = can(c, pv, access.Post)
+	canPost := can(c, pv, access.Post)
+	p.Data["CanPost"] = canPost
 	p.Data["CanManage"] = can(c, pv, access.ManageProject)
 	p.Data["CanModerate"] = can(c, pv, access.EditOthers)
-	if s.opts.ProjectAddress != nil && pv.MailPosts != posts.MailOff && p.Data["CanPost"] == true {
+	if s.opts.ProjectAddress != nil && pv.MailPosts != posts.MailOff && canPost {
 		p.Data["MailAddress"] = s.opts.ProjectAddress(pv.Slug)
 		p.Data["MailDraft"] = pv.MailPosts == posts.MailDraft
 	}
