@@ -417,12 +417,12 @@ var forwardPrefix = regexp.MustCompile(`(?i)^\s*(?:\[[^\]]*\]\s*)*(?:fwd?|tr|wg|
 func threadKeys(msg *Message) []string {
 	var keys []string
 	for _, id := range msg.InReplyTo {
-		keys = append(keys, "mail:"+id)
+		keys = append(keys, idKey(id))
 	}
 	refs := slices.Clone(msg.References)
 	slices.Reverse(refs)
 	for _, id := range refs {
-		keys = append(keys, "mail:"+id)
+		keys = append(keys, idKey(id))
 	}
 	return slices.Compact(keys)
 }

@@ -390,12 +390,20 @@ func (r *importRun) plan(th *Thread) (*threadPlan, error) {
 		keyPos[it.key] = pos[i]
 	}
 
-	// Files, up to what a post may hold.
+	if err := r.planFiles(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// planFiles counts the files of the plan's new messages that the post can
+// still hold (posts.MaxAttachmentsPerPost, less what it has).
+func (r *importRun) planFiles(p *threadPlan) error {
 	room := posts.MaxAttachmentsPerPost
 	if p.postID != 0 {
-		have, err := im.Posts.Attachments(im.Actor, p.postID)
+		have, err := r.im.Posts.Attachments(r.im.Actor, p.postID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		room -= len(have)
 	}
@@ -405,14 +413,14 @@ func (r *importRun) plan(th *Thread) (*threadPlan, error) {
 		p.files += k
 	}
 	if p.post >= 0 && p.postID == 0 {
-		take(len(th.Messages[p.post].Files))
+		take(len(p.th.Messages[p.post].Files))
 	}
 	for _, it := range p.items {
 		if !it.known {
 			take(len(it.m.Files))
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // continued returns the post, imported before, of the thread a message
@@ -422,7 +430,7 @@ func (r *importRun) plan(th *Thread) (*threadPlan, error) {
 func (r *importRun) continued(m *Message) (uint64, string, error) {
 	ids := append(append([]string{}, m.References...), m.InReplyTo...)
 	for _, id := range ids {
-		key := "mail:" + id
+		key := idKey(id)
 		pid, err := r.im.Posts.ImportedAs(r.im.Actor, r.im.Project, key)
 		if err != nil {
 			return 0, "", err
@@ -438,15 +446,7 @@ func (r *importRun) continued(m *Message) (uint64, string, error) {
 // In-Reply-To and References stored there. ok is false when none is;
 // key is "" when it is the post itself, else the comment's key.
 func (r *importRun) anchor(m *Message, postID uint64) (key string, ok bool, err error) {
-	var ids []string
-	for k := len(m.InReplyTo) - 1; k >= 0; k-- {
-		ids = append(ids, m.InReplyTo[k])
-	}
-	for k := len(m.References) - 1; k >= 0; k-- {
-		ids = append(ids, m.References[k])
-	}
-	for _, id := range ids {
-		key := "mail:" + id
+	for _, key := range threadKeys(m) {
 		pid, cid, err := r.im.Posts.SourceTarget(r.im.Actor, r.im.Project, key)
 		if err != nil {
 			return "", false, err

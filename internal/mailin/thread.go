@@ -212,8 +212,11 @@ func hasReplyPrefix(subject string) bool { return replyPrefix.MatchString(subjec
 // per line, so that importing the same archive twice finds it again.
 func MessageKey(m *Message) string {
 	if m.MessageID != "" {
-		return "mail:" + m.MessageID
+		return idKey(m.MessageID)
 	}
 	sum := sha256.Sum256([]byte(m.From.Email + "\n" + m.Date.UTC().Format(time.RFC3339) + "\n" + m.Subject + "\n" + m.Body))
 	return "mail:sha256:" + hex.EncodeToString(sum[:])[:32]
 }
+
+// idKey is the source key of the message with this Message-ID.
+func idKey(id string) string { return "mail:" + id }
