@@ -181,6 +181,15 @@ func deriveGuestToken(secret []byte, guestID, generation uint64) string {
 // inside the write transaction, so two callers agree on one).
 func (s *Service) guestSecret() ([]byte, error) { return s.db.Secret(bMeta, keyGuestSecret) }
 
+// mustGetGuest is getGuest with NotFound for a guest not on the list.
+func mustGetGuest(tx *bbolt.Tx, projectID, guestID uint64) (*Guest, error) {
+	g, err := getGuest(tx, projectID, guestID)
+	if err == nil && g == nil {
+		err = errNoGuest()
+	}
+	return g, err
+}
+
 func getGuest(tx *bbolt.Tx, projectID, guestID uint64) (*Guest, error) {
 	v := tx.Bucket(bGuests).Get(guestKey(projectID, guestID))
 	if v == nil {
@@ -355,12 +364,9 @@ func (s *Service) RemoveGuest(actor access.Actor, projectSlug string, guestID ui
 		return err
 	}
 	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
-		g, err := getGuest(tx, pv.ID, guestID)
+		g, err := mustGetGuest(tx, pv.ID, guestID)
 		if err != nil {
 			return err
-		}
-		if g == nil {
-			return errNoGuest()
 		}
 		if err := tx.Bucket(bGuests).Delete(guestKey(pv.ID, guestID)); err != nil {
 			return err
@@ -397,12 +403,9 @@ func (s *Service) RenewGuestLink(actor access.Actor, projectSlug string, guestID
 		return err
 	}
 	err = s.db.Bolt().Update(func(tx *bbolt.Tx) error {
-		g, err := getGuest(tx, pv.ID, guestID)
+		g, err := mustGetGuest(tx, pv.ID, guestID)
 		if err != nil {
 			return err
-		}
-		if g == nil {
-			return errNoGuest()
 		}
 		tokens := tx.Bucket(bGuestTokens)
 		if err := tokens.Delete(guestTokenHash(deriveGuestToken(secret, g.ID, g.Generation))); err != nil {
@@ -574,12 +577,9 @@ func (s *Service) GuestForUnsubscribe(token string) (*Guest, string, error) {
 // no-op without an event. Event: notify.guest_email_off (ActorID 0).
 func (s *Service) SetGuestEmailOff(g *Guest) error {
 	return s.db.Bolt().Update(func(tx *bbolt.Tx) error {
-		cur, err := getGuest(tx, g.ProjectID, g.ID)
+		cur, err := mustGetGuest(tx, g.ProjectID, g.ID)
 		if err != nil {
 			return err
-		}
-		if cur == nil {
-			return errNoGuest()
 		}
 		if cur.EmailOff {
 			return nil
