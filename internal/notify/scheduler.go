@@ -165,11 +165,8 @@ func (s *Service) enqueueGuestDigest(g *Guest, w Window, key string) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if d.Empty() {
-		return false, s.markNothingToSend(key)
-	}
-	m, err := s.ComposeDigest(d)
-	if err != nil {
+	m, err := s.digestMessage(d, key)
+	if err != nil || m == nil {
 		return false, err
 	}
 	added := false
@@ -192,14 +189,20 @@ func (s *Service) enqueueDigest(userID uint64, w Window, key string) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if d.Empty() {
-		return false, s.markNothingToSend(key)
-	}
-	m, err := s.ComposeDigest(d)
-	if err != nil {
+	m, err := s.digestMessage(d, key)
+	if err != nil || m == nil {
 		return false, err
 	}
 	return s.Enqueue(key, m)
+}
+
+// digestMessage composes the message of a digest due under key; nil, once
+// the key is marked as having nothing to send, for an empty digest.
+func (s *Service) digestMessage(d *Digest, key string) (*Message, error) {
+	if d.Empty() {
+		return nil, s.markNothingToSend(key)
+	}
+	return s.ComposeDigest(d)
 }
 
 // Run calls RunDigests, ConsumeEvents, FlushNotices, DeliverDue,
